@@ -1,0 +1,1 @@
+"""confine.lsm lab tooling (not part of the built collection)."""

@@ -1,0 +1,238 @@
+"""confine.lsm lab: Debian VMs where SELinux and AppArmor really enforce, and container base images.
+
+  python -m lab build [--suite bookworm] [--vm] [--containers] [--force]
+  python -m lab up [--name default] [--lsm selinux,apparmor] [--suite bookworm]
+  python -m lab status|inventory|down [--name default]
+  python -m lab ssh HOST [command ...]
+  python -m lab dockerd
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+from . import images, util, vm
+
+LSMS = ("selinux", "apparmor")
+
+
+def lab_dir(name):
+    return os.path.join(util.state_dir(), name)
+
+
+def load_state(name):
+    path = os.path.join(lab_dir(name), "lab.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_state(name, state):
+    path = os.path.join(lab_dir(name), "lab.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(state, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def vm_of(entry):
+    return vm.VM(entry["image_dir"], entry["overlay"], entry["lsm"], entry["host"], rundir=entry["rundir"],
+                 port=entry["port"], pid=entry["pid"])
+
+
+def host_vars(machine):
+    return {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": machine.port,
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": machine.key,
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o HostKeyAlias=%s -o StrictHostKeyChecking=yes "
+                                   "-o IdentitiesOnly=yes" % (machine.known_hosts, vm.HOSTKEY_ALIAS),
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "confine_lab_lsm": machine.lsm,
+    }
+
+
+def write_inventory(name, state):
+    groups = {lsm: {"hosts": {}} for lsm in LSMS}
+    for entry in state["vms"]:
+        groups[entry["lsm"]]["hosts"][entry["host"]] = host_vars(vm_of(entry))
+    inv = {"all": {"children": {k: v for k, v in groups.items() if v["hosts"]}}}
+    path = os.path.join(lab_dir(name), "inventory.json")
+    with open(path, "w") as f:
+        json.dump(inv, f, indent=1)
+    return path
+
+
+def cmd_build(args):
+    want_vm = args.vm or not args.containers
+    want_ctr = args.containers or not args.vm
+    for suite in args.suite:
+        if want_vm:
+            images.build_vm(suite, force=args.force)
+        if want_ctr:
+            images.build_container(suite, force=args.force)
+
+
+def cmd_up(args):
+    name = args.name
+    old = load_state(name)
+    if old:
+        if all(vm_of(e).alive() for e in old["vms"]):
+            util.say("lab %r already up; inventory: %s" % (name, write_inventory(name, old)))
+            print(write_inventory(name, old))
+            return
+        cmd_down(args)
+    image_dir = images.build_vm(args.suite)
+    rundir = lab_dir(name)
+    os.makedirs(rundir, exist_ok=True)
+    os.chmod(rundir, 0o700)
+    state = {"name": name, "suite": args.suite, "vms": []}
+    machines = []
+    try:
+        for lsm in args.lsm:
+            host = "lab-%s-%s" % (lsm, args.suite) if name == "default" else "%s-%s" % (name, lsm)
+            overlay = os.path.join(rundir, host + ".qcow2")
+            if os.path.exists(overlay):
+                os.unlink(overlay)
+            util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image_dir, "base.qcow2"),
+                      "-F", "qcow2", overlay], quiet=True)
+            machine = vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start()
+            machines.append(machine)
+            state["vms"].append({"host": host, "lsm": lsm, "port": machine.port, "pid": machine.pid,
+                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir})
+            save_state(name, state)
+        for machine in machines:
+            machine.wait_ssh(args.timeout)
+            check_lsm(machine)
+    except BaseException:
+        for machine in machines:
+            machine.kill()
+        raise
+    path = write_inventory(name, state)
+    util.step("lab %r up: %s" % (name, ", ".join("%s (%s, port %d)" % (m.name, m.lsm, m.port) for m in machines)))
+    print(path)
+
+
+def check_lsm(machine):
+    """Refuse a lab whose MAC is not really enforcing: that is the whole point of the lab."""
+    if machine.lsm == "selinux":
+        mode = machine.ssh(["getenforce"]).strip()
+        if mode != "Enforcing":
+            raise util.LabError("%s: getenforce says %s, expected Enforcing" % (machine.name, mode))
+        util.say("%s: SELinux %s" % (machine.name, mode))
+    else:
+        machine.ssh(["aa-status", "--enabled"])
+        util.say("%s: AppArmor enabled, %s profiles in enforce mode" % (
+            machine.name, machine.ssh(["aa-status", "--enforced"]).strip()))
+
+
+def cmd_down(args):
+    state = load_state(args.name)
+    if not state:
+        util.say("lab %r is not up" % args.name)
+        return
+    for entry in state["vms"]:
+        machine = vm_of(entry)
+        if machine.alive():
+            util.say("stopping %s (pid %d)" % (machine.name, machine.pid))
+            machine.kill()
+        if os.path.exists(entry["overlay"]):
+            os.unlink(entry["overlay"])
+    shutil.rmtree(lab_dir(args.name), ignore_errors=True)
+    util.say("lab %r down" % args.name)
+
+
+def cmd_status(args):
+    state = load_state(args.name)
+    if not state:
+        print("lab %r: down" % args.name)
+        return 1
+    rc = 0
+    for entry in state["vms"]:
+        machine = vm_of(entry)
+        if not machine.alive():
+            print("%s: not running" % machine.name)
+            rc = 1
+            continue
+        try:
+            check_lsm(machine)
+            print("%s: running, %s, 127.0.0.1:%d" % (machine.name, machine.lsm, machine.port))
+        except util.LabError as exc:
+            print("%s: running but %s" % (machine.name, exc))
+            rc = 1
+    return rc
+
+
+def cmd_inventory(args):
+    state = load_state(args.name)
+    if not state:
+        raise util.LabError("lab %r is not up: run `python -m lab up` first" % args.name)
+    print(write_inventory(args.name, state))
+
+
+def cmd_ssh(args):
+    state = load_state(args.name)
+    if not state:
+        raise util.LabError("lab %r is not up" % args.name)
+    for entry in state["vms"]:
+        if entry["host"] == args.host or entry["lsm"] == args.host:
+            argv = vm_of(entry).ssh_argv(args.command)
+            os.execvp(argv[0], argv)
+    raise util.LabError("no host %r in lab %r (hosts: %s)" % (
+        args.host, args.name, ", ".join(e["host"] for e in state["vms"])))
+
+
+def cmd_dockerd(args):
+    util.ensure_dockerd()
+    print("dockerd is running")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def csv(choices):
+        def parse(text):
+            items = [x for x in text.split(",") if x]
+            bad = [x for x in items if x not in choices]
+            if bad:
+                raise argparse.ArgumentTypeError("unknown %s (choose from %s)" % (", ".join(bad), ", ".join(choices)))
+            return items
+        return parse
+
+    p = sub.add_parser("build", help="build (or reuse) VM and container images")
+    p.add_argument("--suite", type=csv(images.SUITES), default=["bookworm"])
+    p.add_argument("--vm", action="store_true", help="only the VM image")
+    p.add_argument("--containers", action="store_true", help="only the container images")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("up", help="boot the lab VMs and write an inventory")
+    p.add_argument("--name", default="default")
+    p.add_argument("--lsm", type=csv(LSMS), default=list(LSMS))
+    p.add_argument("--suite", choices=images.SUITES, default="bookworm")
+    p.add_argument("--timeout", type=int, default=600)
+    p.set_defaults(func=cmd_up)
+    for cmd, func, text in (("down", cmd_down, "stop the lab's VMs and remove their overlays"),
+                            ("status", cmd_status, "is the lab up and enforcing"),
+                            ("inventory", cmd_inventory, "print the path of the lab's inventory")):
+        p = sub.add_parser(cmd, help=text)
+        p.add_argument("--name", default="default")
+        p.set_defaults(func=func)
+    p = sub.add_parser("ssh", help="SSH into a lab host (name or lsm)")
+    p.add_argument("--name", default="default")
+    p.add_argument("host")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_ssh)
+    p = sub.add_parser("dockerd", help="start dockerd when none runs")
+    p.set_defaults(func=cmd_dockerd)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except util.LabError as exc:
+        print("lab: error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

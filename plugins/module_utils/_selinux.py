@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_utils is for confine.lsm's own modules; its API may change without notice.
+"""SELinux host state: selinuxfs, the kernel command line, boot configuration, relabel scheduling."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import shlex
+
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+
+SELINUX_DIR = '/etc/selinux'
+AUTORELABEL = '/.autorelabel'
+DEFAULT_GRUB = '/etc/default/grub'
+BLS_DIR = '/boot/loader/entries'
+
+
+def selinuxfs(mounts='/proc/mounts'):
+    """Mount point of selinuxfs, or None when SELinux is not active in the kernel."""
+    try:
+        with open(mounts) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2] == 'selinuxfs':
+                    return fields[1]
+    except (IOError, OSError):
+        pass
+    if os.path.exists('/sys/fs/selinux/enforce'):
+        return '/sys/fs/selinux'
+    return None
+
+
+def runtime_mode(fs=None):
+    """'enforcing', 'permissive', or 'disabled' (no SELinux in the running kernel)."""
+    fs = fs if fs is not None else selinuxfs()
+    if not fs:
+        return 'disabled'
+    try:
+        with open(os.path.join(fs, 'enforce')) as f:
+            return 'enforcing' if f.read().strip() == '1' else 'permissive'
+    except (IOError, OSError):
+        return 'disabled'
+
+
+def policy_installed(policy, root=SELINUX_DIR):
+    """True when /etc/selinux/POLICY/policy holds a compiled policy."""
+    if not policy or '/' in policy or policy in ('.', '..'):
+        return False
+    path = os.path.join(root, policy, 'policy')
+    try:
+        return any(n.startswith('policy.') for n in os.listdir(path))
+    except (IOError, OSError):
+        return False
+
+
+def installed_policies(root=SELINUX_DIR):
+    try:
+        return sorted(n for n in os.listdir(root) if policy_installed(n, root))
+    except (IOError, OSError):
+        return []
+
+
+# ------------------------------------------------------------------ kernel arguments
+
+WATCHED = ('selinux', 'enforcing', 'security', 'lsm')
+
+
+def parse_args(text):
+    """Return {key: value} for the SELinux-relevant args in a kernel command line (last one wins, as in Linux)."""
+    try:
+        tokens = shlex.split(text or '')
+    except ValueError:
+        tokens = (text or '').split()
+    found = {}
+    for tok in tokens:
+        if tok == '--':
+            break
+        key, sep, value = tok.partition('=')
+        if key in WATCHED and sep:
+            found[key] = value
+    return found
+
+
+def blocking_reasons(args, state):
+    """Why these kernel args keep SELinux from reaching state (empty list: nothing blocks)."""
+    reasons = []
+    if state == 'disabled':
+        return reasons
+    if args.get('selinux') == '0':
+        reasons.append('selinux=0 disables SELinux')
+    if state == 'enforcing' and args.get('enforcing') == '0':
+        reasons.append('enforcing=0 boots SELinux permissive')
+    if 'security' in args and args['security'] not in ('selinux', ''):
+        reasons.append('security=%s selects another LSM' % args['security'])
+    if 'lsm' in args and 'selinux' not in args['lsm'].split(','):
+        reasons.append('lsm=%s does not list selinux' % args['lsm'])
+    return reasons
+
+
+def read_grub_default(path=DEFAULT_GRUB):
+    """Args from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (IOError, OSError):
+        return None
+    merged = []
+    for key in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'):
+        m = re.search(r'^\s*%s=(["\']?)(.*?)\1\s*$' % key, text, re.M)
+        if m:
+            merged.append(m.group(2))
+    return ' '.join(merged)
+
+
+_GRUB_KEY = re.compile(r'^(\s*GRUB_CMDLINE_LINUX(?:_DEFAULT)?=)(["\']?)(.*?)(\2\s*)$', re.M)
+
+
+def strip_grub_default(text, drop):
+    """Remove kernel args named in drop ({key: replacement or None}) from the GRUB_CMDLINE_LINUX* lines."""
+    def fix(m):
+        kept = []
+        for tok in m.group(3).split():
+            key = tok.partition('=')[0]
+            if key in drop:
+                if drop[key] is not None:
+                    kept.append('%s=%s' % (key, drop[key]))
+                continue
+            kept.append(tok)
+        return m.group(1) + m.group(2) + ' '.join(kept) + m.group(4)
+    return _GRUB_KEY.sub(fix, text)
+
+
+def fixes_for(args, state):
+    """{key: replacement or None} that removes what blocks state."""
+    drop = {}
+    if args.get('selinux') == '0':
+        drop['selinux'] = None
+    if state == 'enforcing' and args.get('enforcing') == '0':
+        drop['enforcing'] = None
+    if 'security' in args and args['security'] not in ('selinux', ''):
+        drop['security'] = 'selinux'
+    return drop
+
+
+# ------------------------------------------------------------------ plan for selinux_mode
+
+
+def plan_mode(text, runtime_now, state, policy, runtime=True, allow_weaken=False, autorelabel_exists=False):
+    """Compute everything selinux_mode would do, without touching the host.
+
+    text: current config text (None when the file is missing); runtime_now: runtime_mode();
+    state, policy: the request (policy already resolved). Returns a dict; 'refused' lists the lowerings
+    that allow_weaken must permit before anything may change.
+    """
+    cfg_state = cfg.get(text, 'SELINUX') if text else None
+    cfg_policy = cfg.get(text, 'SELINUXTYPE') if text else None
+    if text is None or not text.strip():
+        new_text = cfg.render_new(state, policy)
+    else:
+        new_text = cfg.set_values(text, {'SELINUX': state, 'SELINUXTYPE': policy})
+    config_changed = new_text != text
+
+    weakened = []
+    if cfg.is_weakening(cfg_state, state):
+        weakened.append('config: SELINUX=%s -> %s' % (cfg_state, state))
+
+    runtime_action = None
+    runtime_skipped = None
+    runtime_after = runtime_now
+    if not runtime:
+        runtime_skipped = 'runtime=false: the running mode was left alone'
+    elif runtime_now == 'disabled':
+        runtime_skipped = 'SELinux is not active in the running kernel; the config takes effect at the next boot'
+    else:
+        live = 'permissive' if state == 'disabled' else state
+        if live != runtime_now:
+            runtime_action = live
+            runtime_after = live
+            if cfg.is_weakening(runtime_now, live):
+                weakened.append('runtime: %s -> %s' % (runtime_now, live))
+
+    policy_changed = cfg_policy is not None and cfg_policy != policy
+    from_disabled = runtime_now == 'disabled' or cfg_state == 'disabled'
+    relabel = (config_changed and state != 'disabled' and (from_disabled or policy_changed)
+               and not autorelabel_exists)
+    reboot_required = ((state != 'disabled' and runtime_now == 'disabled')
+                       or (state == 'disabled' and runtime_now != 'disabled')
+                       or (policy_changed and runtime_now != 'disabled'))
+    return {
+        'new_text': new_text,
+        'config_changed': config_changed,
+        'config_before': cfg_state,
+        'policy_before': cfg_policy,
+        'runtime_action': runtime_action,
+        'runtime_after': runtime_after,
+        'runtime_skipped': runtime_skipped,
+        'weakened': weakened,
+        'refused': [] if allow_weaken else weakened,
+        'relabel': relabel,
+        'reboot_required': reboot_required,
+    }

@@ -1,0 +1,370 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apparmor_profile_mode
+short_description: Put AppArmor profiles into enforce, complain or disabled mode, on disk and live, in one parser call
+version_added: 0.1.0
+description:
+  - Sets the mode of AppArmor profiles persistently (the C(flags=(...)) of each profile in its file, and the
+    C(disable/) symlink for V(disabled)) and live (the kernel's loaded profiles).
+  - Only the mode flags change in a profile file. Other flags such as C(attach_disconnected), comments, includes and
+    every other line keep their bytes. Every profile and hat in a file gets the mode.
+  - Every changed profile is compiled first (C(apparmor_parser -Q -K)) from its new text; on any error nothing is
+    changed and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r)
+    call (or one C(-R) to unload). If that call fails, the files are restored: nothing is left half-applied.
+  - A loaded profile whose live mode differs from its file (someone ran C(aa-complain), or unloaded it) is drift
+    and is corrected. After loading, the kernel's profile list is read back to prove the new mode.
+  - Never weakens by default. Leaving enforce (to V(complain) or V(disabled)) or leaving complain for V(disabled)
+    fails before anything changes unless O(allow_weaken=true).
+  - A reference that matches no profile is an error (C(aa-enforce) exits 0 there).
+  - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
+    loading is reported as skipped.
+author:
+  - confine.lsm contributors
+extends_documentation_fragment:
+  - confine.lsm.attributes
+  - confine.lsm.allow_weaken
+options:
+  profiles:
+    description:
+      - Profiles to switch. Each item is a profile name as C(aa-status) shows it (V(nginx), V(/usr/sbin/nginx)),
+        an attachment path, a file name or path under O(profile_dir), or a glob over any of these
+        (V(usr.sbin.*)).
+      - A plain reference must match exactly one file; a glob must match at least one.
+    type: list
+    elements: str
+    required: true
+  mode:
+    description:
+      - The mode wanted.
+    type: str
+    choices: [enforce, complain, disabled]
+    default: enforce
+  profile_dir:
+    description:
+      - Where the profile files live.
+    type: path
+    default: /etc/apparmor.d
+  skip_unconfined:
+    description:
+      - Leave profiles declared C(flags=(unconfined)) alone and list them in RV(skipped). AppArmor 4 ships dozens
+        of such stub profiles; putting them in enforce mode turns them into deny-all profiles that break programs.
+    type: bool
+    default: true
+requirements:
+  - apparmor_parser (package C(apparmor))
+seealso:
+  - module: community.general.aa_profile
+'''
+
+EXAMPLES = r'''
+- name: Enforce the nginx profile and every profile shipped for /usr/sbin binaries
+  confine.lsm.apparmor_profile_mode:
+    profiles:
+      - nginx
+      - usr.sbin.*
+    mode: enforce
+
+- name: Put one profile in complain mode to tune it (loud opt-in, visible in the result)
+  confine.lsm.apparmor_profile_mode:
+    profiles: [/usr/sbin/nginx]
+    mode: complain
+    allow_weaken: true
+'''
+
+RETURN = r'''
+profiles:
+  description: One entry per profile file handled.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The profile file.
+      type: str
+      returned: always
+    names:
+      description: Top-level profile names in the file.
+      type: list
+      elements: str
+      returned: always
+    before:
+      description: C(file_mode) (V(enforce), V(complain), V(disabled), ...) and C(loaded_mode) (the kernel's mode,
+        V(unloaded), or null when AppArmor is inactive) before the run.
+      type: dict
+      returned: always
+      sample: {"file_mode": "complain", "loaded_mode": "complain"}
+    after:
+      description: The same after the run (read back from the kernel).
+      type: dict
+      returned: always
+      sample: {"file_mode": "enforce", "loaded_mode": "enforce"}
+    changed:
+      description: Whether this profile changed.
+      type: bool
+      returned: always
+skipped:
+  description: Profiles left alone, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"file": "/etc/apparmor.d/unconfined-app", "names": ["app"], "reason": "declared flags=(unconfined)"}]
+parser_calls:
+  description: C(apparmor_parser) invocations made (or that would be made in check mode): one to compile, one to
+    load or unload.
+  returned: always
+  type: int
+  sample: 2
+apparmor_active:
+  description: Whether AppArmor is active in the running kernel.
+  returned: always
+  type: bool
+load_skipped:
+  description: Why profiles were not loaded, or null.
+  returned: always
+  type: str
+weakened:
+  description: Profiles whose protection this run lowered (only with O(allow_weaken=true)).
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _files
+
+DOCTRINE = ("confine.lsm never lowers protection by default: tune a profile (complain, exercise, refine, enforce) "
+            "instead of switching it off")
+
+
+class Runner(object):
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.dir = self.p['profile_dir'].rstrip('/') or '/'
+        self.mode = self.p['mode']
+        self.result = dict(changed=False, profiles=[], skipped=[], parser_calls=0, apparmor_active=False,
+                           load_skipped=None, weakened=[])
+        self.parser = module.get_bin_path('apparmor_parser')
+
+    def fail(self, msg):
+        self.module.fail_json(msg=msg, **self.result)
+
+    def link(self, sub, path):
+        return os.path.join(self.dir, sub, os.path.basename(path))
+
+    def plan(self):
+        if not os.path.isdir(self.dir):
+            self.fail('profile_dir %s does not exist or is not a directory' % self.dir)
+        files = aa.profile_files(self.dir)
+        try:
+            paths, dummy = aa.resolve(self.p['profiles'], files, self.dir)
+        except aa.ProfileError as exc:
+            self.fail('%s; nothing was changed' % to_native(exc))
+        active = aa.enabled()
+        self.result['apparmor_active'] = active
+        loaded = aa.read_kernel_profiles() if active else {}
+        items = []
+        for path in paths:
+            text = files[path]
+            names = aa.top_profiles(text)
+            if self.p['skip_unconfined'] and aa.is_unconfined(text):
+                self.result['skipped'].append({'file': path, 'names': names, 'reason': 'declared flags=(unconfined)'})
+                continue
+            disabled = os.path.lexists(self.link('disable', path))
+            forced = os.path.lexists(self.link('force-complain', path))
+            before = {'file_mode': 'disabled' if disabled else ('complain' if forced else aa.file_mode(text)),
+                      'loaded_mode': aa.loaded_mode(names, loaded) if active else None}
+            item = {'path': path, 'names': names, 'text': text, 'before': before, 'disabled': disabled,
+                    'forced': forced}
+            if self.mode == 'disabled':
+                item['new_text'] = text
+                item['after'] = {'file_mode': 'disabled', 'loaded_mode': 'unloaded' if active else None}
+                item['load'] = None
+                item['unload'] = active and before['loaded_mode'] != 'unloaded'
+            else:
+                item['new_text'] = aa.set_mode(text, self.mode)
+                item['after'] = {'file_mode': self.mode, 'loaded_mode': self.mode if active else None}
+                item['unload'] = False
+                item['load'] = active and (item['new_text'] != text or disabled or forced
+                                           or before['loaded_mode'] != self.mode)
+            if item['new_text'] != text and os.path.islink(path):
+                self.fail('%s is a symlink; refusing to rewrite a profile through a link; nothing was changed' % path)
+            item['changed'] = (item['new_text'] != text or item['load'] or item['unload']
+                               or disabled != (self.mode == 'disabled')
+                               or (forced and self.mode == 'enforce'))
+            current = [before['file_mode'], 'enforce' if before['loaded_mode'] == 'mixed' else before['loaded_mode']]
+            if item['changed'] and aa.is_weakening(current, self.mode):
+                self.result['weakened'].append('%s: %s -> %s' % (
+                    ', '.join(names), '/'.join(sorted(set(m for m in current if m))), self.mode))
+            items.append(item)
+        if not active:
+            self.result['load_skipped'] = 'AppArmor is not active in the running kernel; files were managed only'
+        return items
+
+    def compile(self, items):
+        """apparmor_parser -Q -K over the new texts, in one call. Fails the task on any error."""
+        todo = [i for i in items if i['new_text'] != i['text']]
+        if not todo:
+            return
+        if not self.parser:
+            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
+        tmpdir = tempfile.mkdtemp(prefix='confine-aa-')
+        try:
+            argv = [self.parser, '-Q', '-K', '--base', self.dir]
+            mapping = {}
+            for item in todo:
+                tmp = os.path.join(tmpdir, os.path.basename(item['path']))
+                with open(tmp, 'wb') as f:
+                    f.write(item['new_text'].encode('utf-8', 'surrogateescape'))
+                mapping[tmp] = item['path']
+                argv.append(tmp)
+            self.result['parser_calls'] += 1
+            rc, out, err = self.module.run_command(argv)
+            if rc != 0:
+                msg = (err or out).strip()
+                for tmp, real in mapping.items():
+                    msg = msg.replace(tmp, real)
+                self.fail('the new profile text does not compile; nothing was changed. apparmor_parser said: %s' % msg)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def apply(self, items):
+        changed = [i for i in items if i['changed']]
+        done = []
+        try:
+            for item in changed:
+                if item['new_text'] != item['text']:
+                    _files.write_atomic(self.module, item['path'], item['new_text'])
+                done.append(item)
+                self.set_links(item)
+            self.load(changed)
+        except (IOError, OSError) as exc:
+            self.restore(done)
+            self.fail('could not apply the profile changes (%s); the files were restored' % to_native(exc))
+
+    def set_links(self, item):
+        disable = self.link('disable', item['path'])
+        if self.mode == 'disabled' and not os.path.lexists(disable):
+            if not os.path.isdir(os.path.dirname(disable)):
+                os.makedirs(os.path.dirname(disable))
+            os.symlink(item['path'], disable)
+        if self.mode != 'disabled' and os.path.lexists(disable):
+            os.unlink(disable)
+        force = self.link('force-complain', item['path'])
+        if self.mode == 'enforce' and os.path.lexists(force):
+            os.unlink(force)
+
+    def restore(self, done):
+        for item in done:
+            if item['new_text'] != item['text']:
+                _files.write_atomic(self.module, item['path'], item['text'])
+            disable = self.link('disable', item['path'])
+            if item['disabled'] and not os.path.lexists(disable):
+                os.symlink(item['path'], disable)
+            if not item['disabled'] and os.path.lexists(disable):
+                os.unlink(disable)
+            force = self.link('force-complain', item['path'])
+            if item['forced'] and not os.path.lexists(force):
+                os.symlink(item['path'], force)
+
+    def load(self, changed):
+        to_load = [i['path'] for i in changed if i['load']]
+        to_unload = [i['path'] for i in changed if i['unload']]
+        for flag, paths in (('-r', to_load), ('-R', to_unload)):
+            if not paths:
+                continue
+            if not self.parser:
+                raise IOError('apparmor_parser not found')
+            self.result['parser_calls'] += 1
+            argv = [self.parser, flag, '--base', self.dir] + (['-W'] if flag == '-r' else []) + paths
+            rc, out, err = self.module.run_command(argv)
+            if rc != 0:
+                done = [i for i in changed]
+                self.restore(done)
+                if flag == '-r':
+                    # Put the previous texts back into the kernel for profiles that were loaded before.
+                    again = [i['path'] for i in changed if i['before']['loaded_mode'] not in (None, 'unloaded')]
+                    if again:
+                        self.module.run_command([self.parser, '-r', '--base', self.dir] + again)
+                self.fail('apparmor_parser %s failed; the files were restored. It said: %s'
+                          % (flag, (err or out).strip()))
+
+    def verify(self, items):
+        if not self.result['apparmor_active']:
+            return
+        loaded = aa.read_kernel_profiles()
+        wrong = []
+        for item in items:
+            now = aa.loaded_mode(item['names'], loaded)
+            item['after']['loaded_mode'] = now
+            want = 'unloaded' if self.mode == 'disabled' else self.mode
+            if now != want:
+                wrong.append('%s is %s' % (', '.join(item['names']), now))
+        if wrong:
+            self.fail('after loading, the kernel does not show mode %s: %s' % (self.mode, '; '.join(wrong)))
+
+    def run(self):
+        items = self.plan()
+        if self.result['weakened'] and not self.p['allow_weaken']:
+            refused = self.result['weakened']
+            self.result['weakened'] = []
+            self.fail('refusing to lower AppArmor protection (%s). %s. Set allow_weaken=true to do it anyway; '
+                      'nothing was changed' % ('; '.join(refused), DOCTRINE))
+        self.compile(items)
+        changed = [i for i in items if i['changed']]
+        if changed and not self.module.check_mode:
+            self.apply(items)
+            self.verify(items)
+        elif changed:
+            self.result['parser_calls'] += (1 if any(i['load'] for i in items) else 0) + \
+                (1 if any(i['unload'] for i in items) else 0)
+        self.result['changed'] = bool(changed)
+        self.result['profiles'] = [dict(file=i['path'], names=i['names'], before=i['before'], after=i['after'],
+                                        changed=bool(i['changed'])) for i in items]
+        if changed and self.module._diff:
+            diffs = []
+            for i in changed:
+                diffs.append(dict(before_header=i['path'], after_header=i['path'],
+                                  before='%s\nmode: file=%s loaded=%s\n' % (i['text'], i['before']['file_mode'],
+                                                                           i['before']['loaded_mode']),
+                                  after='%s\nmode: file=%s loaded=%s\n' % (i['new_text'], i['after']['file_mode'],
+                                                                          i['after']['loaded_mode'])))
+            self.result['diff'] = diffs
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            profiles=dict(type='list', elements='str', required=True),
+            mode=dict(type='str', default='enforce', choices=['enforce', 'complain', 'disabled']),
+            profile_dir=dict(type='path', default=aa.PROFILE_DIR),
+            skip_unconfined=dict(type='bool', default=True),
+            allow_weaken=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not module.params['profiles']:
+        module.fail_json(msg='profiles is empty: name at least one profile')
+    Runner(module).run()
+
+
+if __name__ == '__main__':
+    main()

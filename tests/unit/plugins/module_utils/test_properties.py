@@ -1,0 +1,75 @@
+"""Property tests: the config and profile editors change exactly what was asked, and applying twice is once."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+
+NL = st.sampled_from(['\n', '\r\n'])
+JUNK = st.text(alphabet=st.characters(blacklist_characters='\r\n', blacklist_categories=('Cs',)), max_size=30)
+LINE = st.one_of(
+    JUNK.map(lambda t: '# ' + t),
+    JUNK.filter(lambda t: '=' not in t),
+    st.sampled_from(['SELINUX=enforcing', 'SELINUX=permissive', 'SELINUXTYPE=targeted', 'SETLOCALDEFS=0',
+                     '  SELINUX = "disabled" # x', 'SELINUXTYPE=mls', '']),
+)
+
+
+@st.composite
+def config_texts(draw):
+    lines = draw(st.lists(LINE, max_size=12))
+    nl = draw(NL)
+    text = nl.join(lines)
+    if draw(st.booleans()):
+        text += nl
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(config_texts(), st.sampled_from(cfg.MODES), st.sampled_from(['targeted', 'default', 'mls']))
+def test_config_edit_properties(text, state, policy):
+    new = cfg.set_values(text, {'SELINUX': state, 'SELINUXTYPE': policy})
+    assert cfg.get(new, 'SELINUX') == state
+    assert cfg.get(new, 'SELINUXTYPE') == policy
+    assert cfg.set_values(new, {'SELINUX': state, 'SELINUXTYPE': policy}) == new
+    # every line that is not one of the two keys is byte-identical and in the same order
+    def others(t):
+        # a newline may be added to the last line when a key is appended; nothing else may move
+        return [line.rstrip('\r\n') for line in cfg.split_lines(t) if not cfg._LINE.match(line) or
+                cfg._LINE.match(line).group('key') not in ('SELINUX', 'SELINUXTYPE')]
+    assert others(new) == others(text)
+
+
+NAMES = st.sampled_from(['profile nginx', '/usr/sbin/tcpdump', 'profile a /usr/bin/a', 'profile "b c"', '"/opt/x y"'])
+FLAGS = st.lists(st.sampled_from(['complain', 'attach_disconnected', 'mediate_deleted', 'enforce', 'kill']),
+                 max_size=3, unique=True)
+
+
+@st.composite
+def profile_texts(draw):
+    nl = draw(NL)
+    out = ['abi <abi/3.0>,', 'include <tunables/global>', '# ' + draw(JUNK)]
+    for dummy in range(draw(st.integers(1, 3))):
+        flags = draw(FLAGS)
+        name = draw(NAMES)
+        header = name + (' flags=(%s)' % ', '.join(flags) if flags else '') + ' {'
+        out += [header, '  include <abstractions/base>', '  /srv/** r,', '}']
+    return nl.join(out) + nl
+
+
+@settings(max_examples=300, deadline=None)
+@given(profile_texts(), st.sampled_from(['enforce', 'complain']))
+def test_profile_edit_properties(text, mode):
+    new = aa.set_mode(text, mode)
+    assert aa.file_mode(new) == mode
+    assert aa.set_mode(new, mode) == new
+    old_lines, new_lines = aa.split_lines(text), aa.split_lines(new)
+    assert len(old_lines) == len(new_lines)
+    for a, b in zip(old_lines, new_lines):
+        if a != b:
+            assert a.rstrip().endswith('{') and b.rstrip().endswith('{')
+            keep = [f for f in ('attach_disconnected', 'mediate_deleted') if f in a]
+            assert all(f in b for f in keep)
