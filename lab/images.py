@@ -196,7 +196,7 @@ def first_boots(work):
 def build_container(suite, force=False):
     tag = container_tag(suite)
     util.ensure_dockerd()
-    if not force and subprocess.run(["docker", "image", "inspect", tag], stdout=subprocess.DEVNULL,
+    if not force and subprocess.run(["docker", "image", "inspect", tag], check=False, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL).returncode == 0:
         util.say("container image %s: present" % tag)
         return tag

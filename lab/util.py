@@ -43,7 +43,7 @@ def run(argv, quiet=False, check=True, **kw):
     if quiet:
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.STDOUT)
-    proc = subprocess.run(argv, universal_newlines=True, **kw)
+    proc = subprocess.run(argv, universal_newlines=True, check=False, **kw)
     if check and proc.returncode != 0:
         tail = (proc.stdout or "")[-3000:] if quiet else ""
         raise LabError("command failed (rc=%d): %s\n%s" % (proc.returncode, " ".join(argv), tail))
@@ -61,7 +61,7 @@ RUNTIME_NAME = "confine-dropcaps"
 
 
 def docker_ok():
-    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(["docker", "info"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
 def ensure_dockerd():
@@ -69,9 +69,11 @@ def ensure_dockerd():
     if docker_ok():
         return
     need_tools(["dockerd", "docker", "runc"])
-    shim = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files", "runc-dropcaps")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runc_dropcaps.py")) as f:
+        shim = f.read()
     runtime = os.path.join(cache_dir(), "runc-dropcaps")
-    shutil.copy(shim, runtime)
+    with open(runtime, "w") as f:
+        f.write("#!/usr/bin/python3\n" + shim)  # dockerd runs it directly; the system Python is enough
     os.chmod(runtime, 0o755)
     log = os.path.join(state_dir(), "dockerd.log")
     step("start dockerd (log: %s)" % log)
@@ -81,7 +83,7 @@ def ensure_dockerd():
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     with open(os.path.join(state_dir(), "dockerd.pid"), "w") as f:
         f.write(str(proc.pid))
-    for _ in range(60):
+    for dummy in range(60):
         if docker_ok():
             return
         if proc.poll() is not None:

@@ -106,7 +106,7 @@ class VM:
                 "-o", "LogLevel=ERROR", "root@127.0.0.1"] + ([shlex.join(argv)] if argv else [])
 
     def ssh(self, argv, check=True):
-        proc = subprocess.run(self.ssh_argv(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.run(self.ssh_argv(argv), check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, stdin=subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise util.LabError("%s: %s failed (rc=%d): %s" % (self.name, shlex.join(argv), proc.returncode,
@@ -118,7 +118,7 @@ class VM:
         while time.time() - started < timeout:
             if not self.alive():
                 raise util.LabError("%s: qemu exited while booting; see %s" % (self.name, self.console))
-            proc = subprocess.run(self.ssh_argv(["true"], connect_timeout=5), stdout=subprocess.DEVNULL,
+            proc = subprocess.run(self.ssh_argv(["true"], connect_timeout=5), check=False, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             if proc.returncode == 0:
                 util.say("%s: SSH up after %.0f s" % (self.name, time.time() - started))
@@ -127,7 +127,7 @@ class VM:
         raise util.LabError("%s: no SSH after %d s; see %s" % (self.name, timeout, self.console))
 
     def poweroff(self, timeout=180):
-        subprocess.run(self.ssh_argv(["systemctl", "poweroff"]), stdout=subprocess.DEVNULL,
+        subprocess.run(self.ssh_argv(["systemctl", "poweroff"]), check=False, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         started = time.time()
         while self.alive() and time.time() - started < timeout:
@@ -140,7 +140,7 @@ class VM:
         if not self.alive():
             return
         os.kill(self.pid, signal.SIGTERM)
-        for _ in range(50):
+        for dummy in range(50):
             if not self.alive():
                 return
             time.sleep(0.2)

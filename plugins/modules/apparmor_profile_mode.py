@@ -19,7 +19,7 @@ description:
     every other line keep their bytes. Every profile and hat in a file gets the mode.
   - Every changed profile is compiled first (C(apparmor_parser -Q -K)) from its new text; on any error nothing is
     changed and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r)
-    call (or one C(-R) to unload). If that call fails, the files are restored: nothing is left half-applied.
+    call (or one C(-R) to unload). If that call fails, the files are restored; nothing is left half-applied.
   - A loaded profile whose live mode differs from its file (someone ran C(aa-complain), or unloaded it) is drift
     and is corrected. After loading, the kernel's profile list is read back to prove the new mode.
   - Never weakens by default. Leaving enforce (to V(complain) or V(disabled)) or leaving complain for V(disabled)
@@ -28,7 +28,7 @@ description:
   - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
     loading is reported as skipped.
 author:
-  - confine.lsm contributors
+  - confine.lsm maintainers (@confine-lsm)
 extends_documentation_fragment:
   - confine.lsm.attributes
   - confine.lsm.allow_weaken
@@ -118,7 +118,7 @@ skipped:
   elements: dict
   sample: [{"file": "/etc/apparmor.d/unconfined-app", "names": ["app"], "reason": "declared flags=(unconfined)"}]
 parser_calls:
-  description: C(apparmor_parser) invocations made (or that would be made in check mode): one to compile, one to
+  description: C(apparmor_parser) invocations made (or that would be made in check mode); one to compile, one to
     load or unload.
   returned: always
   type: int
@@ -296,8 +296,7 @@ class Runner(object):
             argv = [self.parser, flag, '--base', self.dir] + (['-W'] if flag == '-r' else []) + paths
             rc, out, err = self.module.run_command(argv)
             if rc != 0:
-                done = [i for i in changed]
-                self.restore(done)
+                self.restore(changed)
                 if flag == '-r':
                     # Put the previous texts back into the kernel for profiles that were loaded before.
                     again = [i['path'] for i in changed if i['before']['loaded_mode'] not in (None, 'unloaded')]
@@ -319,6 +318,10 @@ class Runner(object):
                 wrong.append('%s is %s' % (', '.join(item['names']), now))
         if wrong:
             self.fail('after loading, the kernel does not show mode %s: %s' % (self.mode, '; '.join(wrong)))
+
+    @staticmethod
+    def diff_text(text, modes):
+        return '%s\n# mode: file=%s loaded=%s\n' % (text, modes['file_mode'], modes['loaded_mode'])
 
     def run(self):
         items = self.plan()
@@ -342,10 +345,8 @@ class Runner(object):
             diffs = []
             for i in changed:
                 diffs.append(dict(before_header=i['path'], after_header=i['path'],
-                                  before='%s\nmode: file=%s loaded=%s\n' % (i['text'], i['before']['file_mode'],
-                                                                           i['before']['loaded_mode']),
-                                  after='%s\nmode: file=%s loaded=%s\n' % (i['new_text'], i['after']['file_mode'],
-                                                                          i['after']['loaded_mode'])))
+                                  before=self.diff_text(i['text'], i['before']),
+                                  after=self.diff_text(i['new_text'], i['after'])))
             self.result['diff'] = diffs
         self.module.exit_json(**self.result)
 

@@ -20,12 +20,12 @@ description:
     C(setsebool X off) without C(-P)) is set back live, without a policy rebuild.
   - Unknown boolean names fail the task before anything changes, listing every unknown name with close matches.
   - Works offline, when SELinux is not active in the kernel (for example in a container or before the first
-    SELinux boot): the store is changed and the running part is reported as skipped.
+    SELinux boot); the store is changed and the running part is reported as skipped.
   - Uses the libsemanage and libselinux Python bindings, which exist only for the system Python. When the
     interpreter running the module lacks them, the module re-runs itself under the system Python. Where no
     interpreter has them, it falls back to one C(setsebool -P a=1 b=0 ...) call, which needs SELinux active.
 author:
-  - confine.lsm contributors
+  - confine.lsm maintainers (@confine-lsm)
 extends_documentation_fragment:
   - confine.lsm.attributes
 options:

@@ -30,7 +30,7 @@ description:
   - When SELinux is not active in the running kernel (for example in a container), the config is still managed
     and the runtime part is reported as skipped, with the reason.
 author:
-  - confine.lsm contributors
+  - confine.lsm maintainers (@confine-lsm)
 extends_documentation_fragment:
   - confine.lsm.attributes
   - confine.lsm.allow_weaken

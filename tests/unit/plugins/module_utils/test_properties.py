@@ -35,6 +35,7 @@ def test_config_edit_properties(text, state, policy):
     assert cfg.get(new, 'SELINUX') == state
     assert cfg.get(new, 'SELINUXTYPE') == policy
     assert cfg.set_values(new, {'SELINUX': state, 'SELINUXTYPE': policy}) == new
+
     # every line that is not one of the two keys is byte-identical and in the same order
     def others(t):
         # a newline may be added to the last line when a key is appended; nothing else may move

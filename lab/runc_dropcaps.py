@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """OCI runtime shim for dockerd on machines whose bounding set lacks capabilities.
 
 runc fails with "unable to apply caps: operation not permitted" when a container

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Every test tier, in order: lint + sanity, unit, container scenarios, VM scenarios (real kernels).
+# Ends with one summary line per tier. Exit status is non-zero when any tier failed.
+# Usage: tests/run-all.sh [tier ...]   (tiers: lint unit containers vms; default: all)
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VENV=${CONFINE_VENV:-$ROOT/.venv}
+export PATH="$VENV/bin:$PATH"
+LOGS=$ROOT/tests/output/logs
+mkdir -p "$LOGS"
+# ansible finds this checkout as confine.lsm through a symlinked collections path.
+mkdir -p .cache/collections/ansible_collections/confine
+ln -sfn "$ROOT" .cache/collections/ansible_collections/confine/lsm
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
+TIERS=("$@")
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(lint unit containers vms)
+declare -a SUMMARY
+FAILED=0
+
+say() { printf '\n=== [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+record() {  # record TIER STATUS DETAIL SECONDS
+  SUMMARY+=("$(printf 'tier %-10s %-7s %4ss  %s' "$1" "$2" "$4" "$3")")
+  [ "$2" = passed ] || FAILED=1
+}
+
+run_step() {  # run_step LABEL LOGNAME cmd...  -> prints the log tail on failure
+  local label=$1 log=$LOGS/$2.log; shift 2
+  say "$label"
+  if "$@" >"$log" 2>&1; then
+    tail -n 3 "$log"; return 0
+  fi
+  echo "FAILED: $label (log: $log)"; tail -n 60 "$log"; return 1
+}
+
+tier_lint() {
+  local ok=0 t0=$SECONDS
+  run_step "ansible-lint (production profile)" ansible-lint ansible-lint --offline || ok=1
+  run_step "ansible-test sanity" sanity bash tests/sanity.sh || ok=1
+  run_step "ansible-doc renders every module" ansible-doc bash -c '
+    for m in $(ls plugins/modules | sed -n "s/\.py$//p"); do
+      ansible-doc -t module confine.lsm.$m > /dev/null || { echo "ansible-doc failed for $m"; exit 1; }
+      echo "confine.lsm.$m renders"; done' || ok=1
+  run_step "changelog fragments" changelog antsibull-changelog lint || ok=1
+  [ $ok = 0 ] && record lint passed "ansible-lint, sanity, ansible-doc, changelog" $((SECONDS - t0)) \
+    || record lint FAILED "see $LOGS" $((SECONDS - t0))
+}
+
+tier_unit() {
+  local t0=$SECONDS
+  say "unit tests (pytest)"
+  if pytest -q -p no:cacheprovider tests/unit 2>&1 | tee "$LOGS/unit.log" | tail -n 5; then
+    record unit passed "$(grep -Eo '[0-9]+ passed' "$LOGS/unit.log" | tail -1)" $((SECONDS - t0))
+  else
+    record unit FAILED "see $LOGS/unit.log" $((SECONDS - t0))
+  fi
+}
+
+molecule_run() {  # molecule_run SCENARIO
+  (cd "$ROOT" && molecule test -s "$1")
+}
+
+tier_containers() {
+  local t0=$SECONDS ok=0 notes=()
+  python3 -m lab build --containers --suite bookworm,trixie || { record containers FAILED "image build" 0; return; }
+  run_step "molecule debian (bookworm + trixie containers)" molecule-debian molecule_run debian || ok=1
+  notes+=("debian")
+  if [ -z "${MOLECULE_UBUNTU_IMAGE:-}" ]; then
+    export MOLECULE_UBUNTU_IMAGE=confine-lsm/trixie:latest MOLECULE_UBUNTU_COMMAND=/sbin/init
+    echo "ubuntu scenario: no registry here, so it runs on the locally built Debian trixie image"\
+         "(same family, apt, AppArmor 4). Set MOLECULE_UBUNTU_IMAGE to use a real Ubuntu image."
+    notes+=("ubuntu(on local trixie)")
+  else
+    notes+=("ubuntu")
+  fi
+  run_step "molecule ubuntu ($MOLECULE_UBUNTU_IMAGE)" molecule-ubuntu molecule_run ubuntu || ok=1
+  local fedora=${MOLECULE_FEDORA_IMAGE:-docker.io/geerlingguy/docker-fedora42-ansible:latest}
+  if docker image inspect "$fedora" >/dev/null 2>&1 || timeout 60 docker pull -q "$fedora" >/dev/null 2>&1; then
+    run_step "molecule fedora ($fedora)" molecule-fedora molecule_run fedora || ok=1
+    notes+=("fedora")
+  else
+    echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
+    notes+=("fedora NOT RUN: image unavailable")
+  fi
+  [ $ok = 0 ] && record containers passed "${notes[*]}" $((SECONDS - t0)) \
+    || record containers FAILED "${notes[*]}; see $LOGS" $((SECONDS - t0))
+}
+
+tier_vms() {
+  local t0=$SECONDS
+  python3 -m lab build --vm --suite bookworm || { record vms FAILED "VM image build" $((SECONDS - t0)); return; }
+  say "molecule vm_selinux and vm_apparmor, in parallel (logs: $LOGS/molecule-vm_*.log)"
+  molecule_run vm_selinux > "$LOGS/molecule-vm_selinux.log" 2>&1 & local p1=$!
+  molecule_run vm_apparmor > "$LOGS/molecule-vm_apparmor.log" 2>&1 & local p2=$!
+  local r1=0 r2=0
+  wait $p1 || r1=$?
+  wait $p2 || r2=$?
+  for s in vm_selinux vm_apparmor; do
+    echo "--- $s: PLAY RECAP and testinfra"; grep -A3 "PLAY RECAP" "$LOGS/molecule-$s.log" | tail -n 4
+    grep -E "^[0-9]+ passed|passed in|failed" "$LOGS/molecule-$s.log" | tail -n 2
+  done
+  if [ $r1 = 0 ] && [ $r2 = 0 ]; then
+    record vms passed "vm_selinux + vm_apparmor on real kernels (converge, idempotence, module tests, verify)" $((SECONDS - t0))
+  else
+    [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
+    [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
+    record vms FAILED "selinux rc=$r1 apparmor rc=$r2; see $LOGS" $((SECONDS - t0))
+  fi
+}
+
+for tier in "${TIERS[@]}"; do
+  case $tier in
+    lint|unit|containers|vms) "tier_$tier" ;;
+    *) echo "unknown tier $tier (lint unit containers vms)"; exit 2 ;;
+  esac
+done
+say "summary"
+printf '%s\n' "${SUMMARY[@]}"
+exit $FAILED
