@@ -55,7 +55,7 @@ options:
     default: /etc/apparmor.d
   skip_unconfined:
     description:
-      - Leave profiles declared C(flags=(unconfined)) alone and list them in RV(skipped). AppArmor 4 ships dozens
+      - Leave profiles declared C(flags=(unconfined)) alone and list them in RV(skipped_profiles). AppArmor 4 ships dozens
         of such stub profiles; putting them in enforce mode turns them into deny-all profiles that break programs.
     type: bool
     default: true
@@ -111,7 +111,7 @@ profiles:
       description: Whether this profile changed.
       type: bool
       returned: always
-skipped:
+skipped_profiles:
   description: Profiles left alone, with the reason.
   returned: always
   type: list
@@ -159,7 +159,7 @@ class Runner(object):
         self.p = module.params
         self.dir = self.p['profile_dir'].rstrip('/') or '/'
         self.mode = self.p['mode']
-        self.result = dict(changed=False, profiles=[], skipped=[], parser_calls=0, apparmor_active=False,
+        self.result = dict(changed=False, profiles=[], skipped_profiles=[], parser_calls=0, apparmor_active=False,
                            load_skipped=None, weakened=[])
         self.parser = module.get_bin_path('apparmor_parser')
 
@@ -185,7 +185,7 @@ class Runner(object):
             text = files[path]
             names = aa.top_profiles(text)
             if self.p['skip_unconfined'] and aa.is_unconfined(text):
-                self.result['skipped'].append({'file': path, 'names': names, 'reason': 'declared flags=(unconfined)'})
+                self.result['skipped_profiles'].append({'file': path, 'names': names, 'reason': 'declared flags=(unconfined)'})
                 continue
             disabled = os.path.lexists(self.link('disable', path))
             forced = os.path.lexists(self.link('force-complain', path))
