@@ -62,14 +62,14 @@ EXAMPLES = r'''
 - name: Let the web server reach the network and read user content, in one transaction
   confine.lsm.sebool_persist:
     booleans:
-      httpd_can_network_connect: on
-      httpd_read_user_content: true
-      ftpd_full_access: off
+      httpd_can_network_connect: true
+      httpd_read_user_content: "on"  # on/off, yes/no and 1/0 work too
+      ftpd_full_access: false
 
 - name: Only fix the running values (a temporary change that a reboot undoes)
   confine.lsm.sebool_persist:
     booleans:
-      httpd_can_network_connect: on
+      httpd_can_network_connect: true
     persistent: false
 '''
 
