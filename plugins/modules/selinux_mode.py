@@ -247,12 +247,14 @@ def fix_kernel_args(module, kargs, state, result):
     update = module.get_bin_path('update-grub')
     if update:
         module.run_command([update], check_rc=True)
-    else:
-        for mkconfig, cfgpath in (('grub2-mkconfig', '/boot/grub2/grub.cfg'), ('grub-mkconfig', '/boot/grub/grub.cfg')):
-            path = module.get_bin_path(mkconfig)
-            if path and os.path.exists(cfgpath):
-                module.run_command([path, '-o', cfgpath], check_rc=True)
-                break
+        return drop
+    for mkconfig, cfgpath in (('grub2-mkconfig', '/boot/grub2/grub.cfg'), ('grub-mkconfig', '/boot/grub/grub.cfg')):
+        path = module.get_bin_path(mkconfig)
+        if path and os.path.exists(cfgpath):
+            module.run_command([path, '-o', cfgpath], check_rc=True)
+            return drop
+    module.warn('%s was fixed, but neither update-grub nor grub(2)-mkconfig with an existing grub.cfg was found: '
+                'regenerate the boot loader configuration before rebooting' % se.DEFAULT_GRUB)
     return drop
 
 
