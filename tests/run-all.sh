@@ -50,8 +50,7 @@ tier_lint() {
 
 tier_unit() {
   local t0=$SECONDS
-  say "unit tests (pytest)"
-  if pytest -q -p no:cacheprovider tests/unit 2>&1 | tee "$LOGS/unit.log" | tail -n 5; then
+  if run_step "unit tests (pytest)" unit pytest -q -p no:cacheprovider tests/unit; then
     record unit passed "$(grep -Eo '[0-9]+ passed' "$LOGS/unit.log" | tail -1)" $((SECONDS - t0))
   else
     record unit FAILED "see $LOGS/unit.log" $((SECONDS - t0))
@@ -118,4 +117,6 @@ for tier in "${TIERS[@]}"; do
 done
 say "summary"
 printf '%s\n' "${SUMMARY[@]}"
+npass=$(printf '%s\n' "${SUMMARY[@]}" | grep -c ' passed ')
+printf 'tiers: %d passed, %d failed\n' "$npass" $(( ${#SUMMARY[@]} - npass ))
 exit $FAILED
