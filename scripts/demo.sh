@@ -19,12 +19,14 @@ if [ -z "$INVENTORY" ]; then
   step "lower the lab: SELinux permissive + a boolean flipped live, nginx profile in complain"
   ansible-playbook -i "$INVENTORY" playbooks/lab-lower.yml
 fi
-step "enforce (playbooks/enforce.yml)"
-ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" playbooks/enforce.yml
-step "verify (playbooks/verify.yml, check mode only)"
+step "enforce (playbooks/enforce.yml: role confine.lsm.confine_enforce, then the read-only verify and the report)"
 rc=0
-ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report" playbooks/verify.yml || rc=$?
-step "report: $ROOT/confine-report/verify.md"
-cat "$ROOT/confine-report/verify.md"
-[ -z "${1:-}" ] && echo "lab VMs are still up: 'python3 -m lab ssh selinux' to look around, 'make lab-down' to stop them."
+ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report" playbooks/enforce.yml || rc=$?
+step "verify again, in check mode (playbooks/verify.yml --check): an audit changes nothing"
+ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report" --check playbooks/verify.yml || rc=$?
+step "report: $ROOT/confine-report/report.md (also report.json, report.xml for CI, report.html)"
+cat "$ROOT/confine-report/report.md"
+if [ -z "${1:-}" ]; then
+  echo "The lab VMs are still up: 'python3 -m lab ssh selinux' to look around, 'make lab-down' to stop them."
+fi
 exit $rc

@@ -4,7 +4,7 @@
 # Usage: tests/run-all.sh [tier ...]   (tiers: lint unit containers vms; default: all)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 VENV=${CONFINE_VENV:-$ROOT/.venv}
 export PATH="$VENV/bin:$PATH"
 LOGS=$ROOT/tests/output/logs
@@ -35,17 +35,32 @@ run_step() {  # run_step LABEL LOGNAME cmd...  -> prints the log tail on failure
   echo "FAILED: $label (log: $log)"; tail -n 60 "$log"; return 1
 }
 
+# shellcheck disable=SC2317  # invoked through run_step
+check_docs() {
+  local m r
+  for m in plugins/modules/*.py; do
+    m=$(basename "$m" .py)
+    ansible-doc -t module "confine.lsm.$m" > /dev/null || { echo "ansible-doc failed for module $m"; return 1; }
+    echo "module confine.lsm.$m renders"
+  done
+  for r in roles/*/; do
+    r=$(basename "$r")
+    ansible-doc -t role "confine.lsm.$r" > /dev/null || { echo "ansible-doc failed for role $r"; return 1; }
+    echo "role confine.lsm.$r renders"
+  done
+}
+
 tier_lint() {
   local ok=0 t0=$SECONDS
   run_step "ansible-lint (production profile)" ansible-lint ansible-lint --offline || ok=1
   run_step "ansible-test sanity" sanity bash tests/sanity.sh || ok=1
-  run_step "ansible-doc renders every module" ansible-doc bash -c '
-    for m in $(ls plugins/modules | sed -n "s/\.py$//p"); do
-      ansible-doc -t module confine.lsm.$m > /dev/null || { echo "ansible-doc failed for $m"; exit 1; }
-      echo "confine.lsm.$m renders"; done' || ok=1
+  run_step "ansible-doc renders every module and role" ansible-doc check_docs || ok=1
   run_step "changelog fragments" changelog antsibull-changelog lint || ok=1
-  [ $ok = 0 ] && record lint passed "ansible-lint, sanity, ansible-doc, changelog" $((SECONDS - t0)) \
-    || record lint FAILED "see $LOGS" $((SECONDS - t0))
+  if [ $ok = 0 ]; then
+    record lint passed "ansible-lint, sanity, ansible-doc, changelog" $((SECONDS - t0))
+  else
+    record lint FAILED "see $LOGS" $((SECONDS - t0))
+  fi
 }
 
 tier_unit() {
@@ -83,8 +98,11 @@ tier_containers() {
     echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
     notes+=("fedora NOT RUN: image unavailable")
   fi
-  [ $ok = 0 ] && record containers passed "${notes[*]}" $((SECONDS - t0)) \
-    || record containers FAILED "${notes[*]}; see $LOGS" $((SECONDS - t0))
+  if [ $ok = 0 ]; then
+    record containers passed "${notes[*]}" $((SECONDS - t0))
+  else
+    record containers FAILED "${notes[*]}; see $LOGS" $((SECONDS - t0))
+  fi
 }
 
 tier_vms() {
@@ -111,7 +129,10 @@ tier_vms() {
 
 for tier in "${TIERS[@]}"; do
   case $tier in
-    lint|unit|containers|vms) "tier_$tier" ;;
+    lint) tier_lint ;;
+    unit) tier_unit ;;
+    containers) tier_containers ;;
+    vms) tier_vms ;;
     *) echo "unknown tier $tier (lint unit containers vms)"; exit 2 ;;
   esac
 done

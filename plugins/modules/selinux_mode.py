@@ -99,6 +99,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+before:
+  description:
+    - The state found before the run, C(config_state), C(runtime_state) and C(policy) (null where the config file
+      lacks the key or is missing). With RV(config_state), RV(runtime_state) and RV(policy) it tells what drifted.
+  returned: always
+  type: dict
+  sample: {"config_state": "permissive", "runtime_state": "permissive", "policy": "targeted"}
 config_state:
   description: The mode in the config file after the run.
   returned: always
@@ -291,7 +298,9 @@ def main():
                         allow_weaken=p['allow_weaken'], autorelabel_exists=os.path.exists(se.AUTORELABEL))
     kargs, blocking = read_kernel_args(module, p['state'])
     result = dict(
-        changed=False, config_state=p['state'], runtime_state=plan['runtime_after'], policy=policy,
+        changed=False,
+        before=dict(config_state=plan['config_before'], runtime_state=runtime_now, policy=plan['policy_before']),
+        config_state=p['state'], runtime_state=plan['runtime_after'], policy=policy,
         reboot_required=plan['reboot_required'], relabel_scheduled=os.path.exists(se.AUTORELABEL),
         runtime_skipped=plan['runtime_skipped'], weakened=plan['weakened'], kernel_args=kargs,
         kernel_args_blocking=blocking, kernel_args_fixed={},

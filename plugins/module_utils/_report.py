@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_utils is for confine.lsm's own modules; its API may change without notice.
+"""Render the fleet report: JSON for tools, JUnit XML for CI systems, Markdown and a self-contained HTML page."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+COLUMNS = ('host', 'lsm', 'mode', 'config', 'policy', 'enforced', 'complain', 'drift_found', 'drift_fixed',
+           'weakened', 'findings')
+
+
+def normalise(row):
+    out = dict((c, row.get(c)) for c in COLUMNS)
+    for key in ('findings', 'drift_found', 'drift_fixed', 'weakened'):
+        value = out.get(key) or []
+        out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    out['host'] = str(out['host'])
+    out['pass'] = not out['findings']
+    return out
+
+
+def summary(rows):
+    failed = [r['host'] for r in rows if not r['pass']]
+    return {'hosts': len(rows), 'passed': len(rows) - len(failed), 'failed': len(failed), 'failed_hosts': failed}
+
+
+def to_json(title, generated, rows):
+    return json.dumps({'title': title, 'generated': generated, 'summary': summary(rows), 'hosts': rows},
+                      indent=2, sort_keys=True) + '\n'
+
+
+def _cell(value):
+    if isinstance(value, list):
+        return '; '.join(value) or '-'
+    return '-' if value is None or value == '' else str(value)
+
+
+def to_markdown(title, generated, rows):
+    s = summary(rows)
+    lines = ['# %s' % title, '', 'Generated %s: %d hosts, %d passed, %d failed.' % (
+        generated, s['hosts'], s['passed'], s['failed']), '',
+        '| host | LSM | mode | config | policy | enforced | complain | drift found | drift fixed | weakened | result | findings |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        cells = [r['host'], r['lsm'], r['mode'], r['config'], r['policy'], r['enforced'], r['complain'],
+                 r['drift_found'], r['drift_fixed'], r['weakened'], 'PASS' if r['pass'] else 'FAIL', r['findings']]
+        lines.append('| %s |' % ' | '.join(_cell(c).replace('|', '\\|') for c in cells))
+    return '\n'.join(lines) + '\n'
+
+
+def to_junit(title, generated, rows):
+    s = summary(rows)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<testsuites name=%s tests="%d" failures="%d">' % (quoteattr(title), s['hosts'], s['failed']),
+           '  <testsuite name=%s tests="%d" failures="%d" timestamp=%s>' % (
+               quoteattr(title), s['hosts'], s['failed'], quoteattr(generated))]
+    for r in rows:
+        name = '%s (%s)' % (r['host'], r['lsm'] or 'unknown')
+        out.append('    <testcase classname="confine.lsm.verify" name=%s>' % quoteattr(name))
+        if not r['pass']:
+            out.append('      <failure message=%s>%s</failure>' % (
+                quoteattr('; '.join(r['findings'])), escape('\n'.join(r['findings']))))
+        detail = ', '.join('%s=%s' % (k, _cell(r[k])) for k in COLUMNS if k not in ('host', 'findings'))
+        out.append('      <system-out>%s</system-out>' % escape(detail))
+        out.append('    </testcase>')
+    out += ['  </testsuite>', '</testsuites>']
+    return '\n'.join(out) + '\n'
+
+
+def to_html(title, generated, rows):
+    s = summary(rows)
+    head = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>%s</title><style>'
+            'body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}'
+            'td,th{border:1px solid #999;padding:4px 8px;text-align:left}'
+            'tr.pass td.result{background:#c8f7c5}tr.fail td.result{background:#f7c5c5}'
+            '.counts span{margin-right:2em;font-size:1.3em}</style></head><body>' % escape(title))
+    body = ['<h1>%s</h1>' % escape(title),
+            '<p class="counts"><span id="hosts">%d hosts</span><span id="passed">%d passed</span>'
+            '<span id="failed">%d failed</span></p>' % (s['hosts'], s['passed'], s['failed']),
+            '<p>Generated %s</p>' % escape(generated), '<table><thead><tr>']
+    labels = ('host', 'LSM', 'mode', 'config', 'policy', 'enforced', 'complain', 'drift found', 'drift fixed',
+              'weakened', 'result', 'findings')
+    body.append(''.join('<th>%s</th>' % escape(x) for x in labels) + '</tr></thead><tbody>')
+    for r in rows:
+        cells = [r['host'], r['lsm'], r['mode'], r['config'], r['policy'], r['enforced'], r['complain'],
+                 r['drift_found'], r['drift_fixed'], r['weakened']]
+        row = ''.join('<td>%s</td>' % escape(_cell(c)) for c in cells)
+        row += '<td class="result">%s</td><td>%s</td>' % ('PASS' if r['pass'] else 'FAIL', escape(_cell(r['findings'])))
+        body.append('<tr class="%s">%s</tr>' % ('pass' if r['pass'] else 'fail', row))
+    body.append('</tbody></table></body></html>')
+    return head + '\n'.join(body) + '\n'
+
+
+RENDERERS = {'json': ('report.json', to_json), 'junit': ('report.xml', to_junit),
+             'markdown': ('report.md', to_markdown), 'html': ('report.html', to_html)}
