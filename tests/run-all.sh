@@ -118,12 +118,15 @@ tier_vms() {
     echo "--- $s: PLAY RECAP and testinfra"; grep -A3 "PLAY RECAP" "$LOGS/molecule-$s.log" | tail -n 4
     grep -E "^[0-9]+ passed|passed in|failed" "$LOGS/molecule-$s.log" | tail -n 2
   done
-  if [ $r1 = 0 ] && [ $r2 = 0 ]; then
-    record vms passed "vm_selinux + vm_apparmor on real kernels (converge, idempotence, module tests, verify)" $((SECONDS - t0))
+  [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
+  [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
+  local r3=0
+  run_step "fleet playbooks on a lab (enforce, drift found/fixed/reported, verify fails then passes)" playbooks-lab \
+    pytest -q -p no:cacheprovider -rA tests/integration/test_playbooks_lab.py || r3=1
+  if [ $r1 = 0 ] && [ $r2 = 0 ] && [ $r3 = 0 ]; then
+    record vms passed "vm_selinux + vm_apparmor (converge with roles, idempotence, module tests, verify) + fleet playbooks" $((SECONDS - t0))
   else
-    [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
-    [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
-    record vms FAILED "selinux rc=$r1 apparmor rc=$r2; see $LOGS" $((SECONDS - t0))
+    record vms FAILED "selinux rc=$r1 apparmor rc=$r2 playbooks rc=$r3; see $LOGS" $((SECONDS - t0))
   fi
 }
 
