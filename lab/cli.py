@@ -38,7 +38,7 @@ def save_state(name, state):
 
 def vm_of(entry):
     return vm.VM(entry["image_dir"], entry["overlay"], entry["lsm"], entry["host"], rundir=entry["rundir"],
-                 port=entry["port"], pid=entry["pid"])
+                 port=entry["port"], pid=entry["pid"], key=entry.get("key"))
 
 
 def host_vars(machine):
@@ -90,6 +90,12 @@ def cmd_up(args):
     os.chmod(rundir, 0o700)
     state = {"name": name, "suite": args.suite, "vms": []}
     machines = []
+    # Each lab gets its own SSH key; the image's build key is replaced on every VM as soon as it boots.
+    key = os.path.join(rundir, "id_ed25519")
+    for stale in (key, key + ".pub"):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    util.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "confine-lab-" + name, "-f", key], quiet=True)
     try:
         for lsm in args.lsm:
             host = "lab-%s-%s" % (lsm, args.suite) if name == "default" else "%s-%s" % (name, lsm)
@@ -101,10 +107,11 @@ def cmd_up(args):
             machine = vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start()
             machines.append(machine)
             state["vms"].append({"host": host, "lsm": lsm, "port": machine.port, "pid": machine.pid,
-                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir})
+                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir, "key": key})
             save_state(name, state)
         for machine in machines:
             machine.wait_ssh(args.timeout)
+            machine.install_key(key)
             check_lsm(machine)
     except BaseException:
         for machine in machines:

@@ -50,6 +50,13 @@ def run(argv, quiet=False, check=True, **kw):
     return proc
 
 
+def which(tool):
+    path = shutil.which(tool)
+    if not path:
+        need_tools([tool])
+    return path
+
+
 def need_tools(tools):
     missing = [t for t in tools if not shutil.which(t)]
     if missing:

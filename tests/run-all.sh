@@ -26,6 +26,14 @@ record() {  # record TIER STATUS DETAIL SECONDS
   [ "$2" = passed ] || FAILED=1
 }
 
+record_result() {  # record_result TIER RC PASS_DETAIL FAIL_DETAIL T0
+  if [ "$2" = 0 ]; then
+    record "$1" passed "$3" $((SECONDS - $5))
+  else
+    record "$1" FAILED "$4" $((SECONDS - $5))
+  fi
+}
+
 run_step() {  # run_step LABEL LOGNAME cmd...  -> prints the log tail on failure
   local label=$1 log=$LOGS/$2.log; shift 2
   say "$label"
@@ -56,20 +64,13 @@ tier_lint() {
   run_step "ansible-test sanity" sanity bash tests/sanity.sh || ok=1
   run_step "ansible-doc renders every module and role" ansible-doc check_docs || ok=1
   run_step "changelog fragments" changelog antsibull-changelog lint || ok=1
-  if [ $ok = 0 ]; then
-    record lint passed "ansible-lint, sanity, ansible-doc, changelog" $((SECONDS - t0))
-  else
-    record lint FAILED "see $LOGS" $((SECONDS - t0))
-  fi
+  record_result lint $ok "ansible-lint, sanity, ansible-doc, changelog" "see $LOGS" "$t0"
 }
 
 tier_unit() {
-  local t0=$SECONDS
-  if run_step "unit tests (pytest)" unit pytest -q -p no:cacheprovider tests/unit; then
-    record unit passed "$(grep -Eo '[0-9]+ passed' "$LOGS/unit.log" | tail -1)" $((SECONDS - t0))
-  else
-    record unit FAILED "see $LOGS/unit.log" $((SECONDS - t0))
-  fi
+  local t0=$SECONDS ok=0
+  run_step "unit tests (pytest)" unit pytest -q -p no:cacheprovider tests/unit || ok=1
+  record_result unit $ok "$(grep -Eo '[0-9]+ passed' "$LOGS/unit.log" | tail -1)" "see $LOGS/unit.log" "$t0"
 }
 
 molecule_run() {  # molecule_run SCENARIO
@@ -98,43 +99,52 @@ tier_containers() {
     echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
     notes+=("fedora NOT RUN: image unavailable")
   fi
-  if [ $ok = 0 ]; then
-    record containers passed "${notes[*]}" $((SECONDS - t0))
-  else
-    record containers FAILED "${notes[*]}; see $LOGS" $((SECONDS - t0))
-  fi
+  record_result containers $ok "${notes[*]}" "${notes[*]}; see $LOGS" "$t0"
+}
+
+# VM images take 10-15 min to build with a cold cache; when the vms tier will run, build them in the background
+# from the start, while the lighter tiers run.
+VM_SUITES=bookworm,trixie
+VM_BUILD_PID=
+start_vm_images() {
+  say "VM images ($VM_SUITES): building or reusing in the background (log: $LOGS/vm-images.log)"
+  python3 -m lab build --vm --suite "$VM_SUITES" > "$LOGS/vm-images.log" 2>&1 & VM_BUILD_PID=$!
 }
 
 tier_vms() {
   local t0=$SECONDS
-  python3 -m lab build --vm --suite bookworm || { record vms FAILED "VM image build" $((SECONDS - t0)); return; }
-  say "molecule vm_selinux and vm_apparmor, in parallel (logs: $LOGS/molecule-vm_*.log)"
+  [ -n "$VM_BUILD_PID" ] || start_vm_images
+  say "waiting for the VM images"
+  if ! wait "$VM_BUILD_PID"; then
+    tail -n 40 "$LOGS/vm-images.log"; record vms FAILED "VM image build" $((SECONDS - t0)); return
+  fi
+  grep -E "ready|cached" "$LOGS/vm-images.log"
+  # Three jobs at once (four VMs): Molecule on bookworm with each LSM, and the fleet playbooks and roles on a
+  # trixie lab (tests/integration/test_playbooks_lab.py: drift, verify, profile deployment, reboot path).
+  say "molecule vm_selinux, vm_apparmor and the fleet-playbook test, in parallel (logs: $LOGS/{molecule-vm_*,playbooks-lab}.log)"
   molecule_run vm_selinux > "$LOGS/molecule-vm_selinux.log" 2>&1 & local p1=$!
   molecule_run vm_apparmor > "$LOGS/molecule-vm_apparmor.log" 2>&1 & local p2=$!
-  local r1=0 r2=0
+  pytest -q -p no:cacheprovider -rA tests/integration/test_playbooks_lab.py > "$LOGS/playbooks-lab.log" 2>&1 & local p3=$!
+  local r1=0 r2=0 r3=0
   wait $p1 || r1=$?
   wait $p2 || r2=$?
+  wait $p3 || r3=$?
   for s in vm_selinux vm_apparmor; do
     echo "--- $s: PLAY RECAP and testinfra"; grep -A3 "PLAY RECAP" "$LOGS/molecule-$s.log" | tail -n 4
     grep -E "^[0-9]+ passed|passed in|failed" "$LOGS/molecule-$s.log" | tail -n 2
   done
+  echo "--- fleet playbooks and roles on a trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-lab.log" | tail -n 8
   [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
   [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
-  local r3=0
-  # The fleet-playbook test (tests/integration/test_playbooks_lab.py, ~25 min under emulation) joins this tier
-  # once it has passed end to end; until then it runs with CONFINE_TEST_PLAYBOOKS=1.
-  if [ "${CONFINE_TEST_PLAYBOOKS:-0}" = 1 ]; then
-    run_step "fleet playbooks on a lab (enforce, drift found/fixed/reported, verify fails then passes)" playbooks-lab \
-      pytest -q -p no:cacheprovider -rA tests/integration/test_playbooks_lab.py || r3=1
-  else
-    echo "fleet playbook test not run (set CONFINE_TEST_PLAYBOOKS=1; not yet proven end to end, see issue notes)"
-  fi
-  if [ $r1 = 0 ] && [ $r2 = 0 ] && [ $r3 = 0 ]; then
-    record vms passed "vm_selinux + vm_apparmor (converge with roles, idempotence, module tests, verify)" $((SECONDS - t0))
-  else
-    record vms FAILED "selinux rc=$r1 apparmor rc=$r2 playbooks rc=$r3; see $LOGS" $((SECONDS - t0))
-  fi
+  [ $r3 = 0 ] || { echo "fleet playbook test FAILED:"; tail -n 80 "$LOGS/playbooks-lab.log"; }
+  record_result vms $((r1 + r2 + r3)) \
+    "vm_selinux + vm_apparmor on bookworm (roles, idempotence, module tests, verify); fleet playbooks on trixie ($(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-lab.log" | tail -1))" \
+    "selinux rc=$r1 apparmor rc=$r2 playbooks rc=$r3; see $LOGS" "$t0"
 }
+
+for tier in "${TIERS[@]}"; do
+  [ "$tier" = vms ] && start_vm_images
+done
 
 for tier in "${TIERS[@]}"; do
   case $tier in

@@ -1,17 +1,22 @@
 """The fleet playbooks on the real-kernel lab: drift is found, reported and fixed; verify fails on a weakened host.
 
-Boots its own lab (python -m lab up --name playbooks), runs playbooks/*.yml with ansible-playbook, reads the
-fleet report, and stops the lab at the end. Run by tests/run-all.sh (tier vms); slow under emulation (~10 min).
+Boots its own lab (python -m lab up --name playbooks, on the trixie image by default so that both lab images are
+proven; CONFINE_TEST_PLAYBOOKS_SUITE picks another), runs playbooks/*.yml and the roles with ansible-playbook,
+reads the fleet report, and stops the lab at the end. Run by tests/run-all.sh (tier vms), next to the Molecule VM
+scenarios; slow under emulation (~20-30 min, most of it the SELinux reboot-and-relabel test).
 """
 import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = 'playbooks'
+SUITE = os.environ.get('CONFINE_TEST_PLAYBOOKS_SUITE', 'trixie')
+PLAYS = os.path.join('tests', 'integration', 'lab_plays')
 MARKER = '# confine.lsm drift test: this comment must survive'
 
 
@@ -25,21 +30,36 @@ def run(argv, check=True, **kw):
 
 @pytest.fixture(scope='module')
 def lab():
-    proc = run([sys.executable, '-m', 'lab', 'up', '--name', LAB])
+    proc = run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', SUITE])
     inventory = proc.stdout.strip().splitlines()[-1]
     yield inventory
     run([sys.executable, '-m', 'lab', 'down', '--name', LAB], check=False)
 
 
 def playbook(lab, name, *extra, check=True, report_dir=None):
-    argv = ['ansible-playbook', '-i', lab, '-e', '@playbooks/vars/lab.yml', 'playbooks/%s' % name] + list(extra)
+    path = name if '/' in name else 'playbooks/%s' % name
+    argv = ['ansible-playbook', '-i', lab, '-e', '@playbooks/vars/lab.yml', path] + list(extra)
     if report_dir:
         argv += ['-e', 'confine_report_dir=%s' % report_dir]
     return run(argv, check=check)
 
 
-def ssh(host, *command):
-    return run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host] + list(command)).stdout
+def ssh(host, *command, check=True):
+    return run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host] + list(command), check=check).stdout
+
+
+def reboot_and_wait(host, timeout=900):
+    """systemctl reboot (what works in enforcing mode), then wait until the host answers with a new boot id."""
+    boot_id = ssh(host, 'cat', '/proc/sys/kernel/random/boot_id').strip()
+    ssh(host, 'systemctl', 'reboot', check=False)
+    started = time.time()
+    while time.time() - started < timeout:
+        time.sleep(10)
+        proc = run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host, 'cat', '/proc/sys/kernel/random/boot_id'],
+                   check=False)
+        if proc.returncode == 0 and proc.stdout.strip() and proc.stdout.strip() != boot_id:
+            return
+    raise AssertionError('%s did not come back within %d s' % (host, timeout))
 
 
 def recap_changed(output):
@@ -109,3 +129,43 @@ def test_verify_fails_on_a_permissive_host_and_passes_after_enforce(lab, tmp_pat
     proc = playbook(lab, 'verify.yml', '--check', report_dir=str(tmp_path / 'v3'))
     with open(str(tmp_path / 'v3' / 'report.json')) as f:
         assert json.load(f)['summary'] == {'hosts': 2, 'passed': 2, 'failed': 0, 'failed_hosts': []}
+
+
+def test_apparmor_role_deploys_compiled_profiles_and_refuses_a_broken_one(lab):
+    deploy = os.path.join(PLAYS, 'deploy-profiles.yml')
+    playbook(lab, deploy)
+    loaded = ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
+    assert 'confine-deploy-a (enforce)' in loaded and 'confine-deploy-b (enforce)' in loaded, loaded
+    assert '/etc/hosts r,' in ssh('apparmor', 'cat', '/etc/apparmor.d/confine-deploy-b')
+    again = playbook(lab, deploy).stdout
+    assert all(n == 0 for n in recap_changed(again).values()), again[-3000:]
+
+    broken = playbook(lab, deploy, '-e', 'confine_test_broken=true', check=False)
+    assert broken.returncode != 0
+    assert 'failed to validate' in broken.stdout, broken.stdout[-3000:]
+    assert ssh('apparmor', 'ls', '/etc/apparmor.d').split().count('confine-deploy-broken') == 0
+    loaded = ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
+    assert 'confine-deploy-broken' not in loaded and 'confine-deploy-a (enforce)' in loaded
+
+
+def test_selinux_role_reboots_only_when_allowed(lab, tmp_path):
+    # A host whose SELinux is disabled (config edited, then rebooted) can only reach enforcing through a reboot.
+    ssh('selinux', 'sed', '-i', 's/^SELINUX=.*/SELINUX=disabled/', '/etc/selinux/config')
+    reboot_and_wait('selinux')
+    assert ssh('selinux', 'getenforce').strip() == 'Disabled'
+
+    refused = playbook(lab, 'enforce.yml', check=False, report_dir=str(tmp_path / 'r1'))
+    assert refused.returncode != 0
+    host = [h for h in recap_changed(refused.stdout) if h.endswith('selinux')][0]
+    assert '%s needs a reboot to reach SELinux enforcing' % host in refused.stdout, refused.stdout[-3000:]
+    assert 'Set confine_selinux_reboot=true' in refused.stdout
+    assert ssh('selinux', 'getenforce').strip() == 'Disabled'  # nothing rebooted behind the user's back
+    assert 'SELINUX=enforcing' in ssh('selinux', 'cat', '/etc/selinux/config').splitlines()
+    assert ssh('selinux', 'ls', '/.autorelabel', check=False).strip() == '/.autorelabel'  # relabel scheduled
+
+    # allowed: the role reboots with systemctl (the guest relabels and reboots once more), re-checks, verifies
+    playbook(lab, 'enforce.yml', '-e', 'confine_selinux_reboot=true', report_dir=str(tmp_path / 'r2'))
+    assert ssh('selinux', 'getenforce').strip() == 'Enforcing'
+    assert ssh('selinux', 'stat', '-c', '%C', '/etc/shadow').strip().split(':')[2] == 'shadow_t'
+    with open(str(tmp_path / 'r2' / 'report.json')) as f:
+        assert json.load(f)['summary']['failed'] == 0

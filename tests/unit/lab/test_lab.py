@@ -42,13 +42,17 @@ def test_inventory_groups_and_pinned_host_key(monkeypatch, tmp_path):
         {'host': 'x-selinux', 'lsm': 'selinux', 'port': 2222, 'pid': 1, 'overlay': '/o1', 'image_dir': '/img',
          'rundir': str(tmp_path / 'x')},
         {'host': 'x-apparmor', 'lsm': 'apparmor', 'port': 2223, 'pid': 2, 'overlay': '/o2', 'image_dir': '/img',
-         'rundir': str(tmp_path / 'x')}]}
+         'rundir': str(tmp_path / 'x'), 'key': str(tmp_path / 'x' / 'id_ed25519')}]}
     with open(cli.write_inventory('x', state)) as f:
         inv = json.load(f)
     hv = inv['all']['children']['selinux']['hosts']['x-selinux']
     assert hv['ansible_host'] == '127.0.0.1' and hv['ansible_port'] == 2222
     assert 'StrictHostKeyChecking=yes' in hv['ansible_ssh_common_args']
-    assert inv['all']['children']['apparmor']['hosts']['x-apparmor']['confine_lab_lsm'] == 'apparmor'
+    aa = inv['all']['children']['apparmor']['hosts']['x-apparmor']
+    assert aa['confine_lab_lsm'] == 'apparmor'
+    # the lab's own key, not the image's build key (older state files without "key" fall back to the image's)
+    assert aa['ansible_ssh_private_key_file'] == str(tmp_path / 'x' / 'id_ed25519')
+    assert hv['ansible_ssh_private_key_file'] == '/img/id_ed25519'
 
 
 def test_pid_is_ours_only_for_our_qemu():
@@ -80,3 +84,41 @@ def test_cli_rejects_unknown_lsm(text, ok, capsys):
             cli.main(['up', '--lsm', text])
         assert exc.value.code == 2
         assert 'unknown smack' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('value,expected', [('tcg', vm.TCG), ('kvm', vm.KVM)])
+def test_accel_can_be_forced(monkeypatch, value, expected):
+    monkeypatch.setenv('CONFINE_LAB_ACCEL', value)
+    assert vm.accel_args('/no/kernel') == expected
+
+
+def test_accel_rejects_unknown_value_by_name(monkeypatch):
+    monkeypatch.setenv('CONFINE_LAB_ACCEL', 'hvf')
+    with pytest.raises(vm.util.LabError, match="'hvf'"):
+        vm.accel_args('/no/kernel')
+
+
+def test_auto_accel_falls_back_to_tcg_without_usable_kvm(monkeypatch):
+    monkeypatch.delenv('CONFINE_LAB_ACCEL', raising=False)
+    monkeypatch.setattr(vm.os, 'access', lambda path, mode: False)
+    assert vm.kvm_works('/no/kernel')[0] is False
+    assert vm.accel_args('/no/kernel') == vm.TCG
+
+
+def test_kvm_probe_result_is_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv('CONFINE_LAB_CACHE', str(tmp_path))
+    monkeypatch.setattr(vm.os, 'access', lambda path, mode: True)
+    kernel = tmp_path / 'vmlinuz'
+    kernel.write_text('not a kernel')
+    calls = []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        with open(argv[argv.index('-serial') + 1][len('file:'):], 'w') as f:
+            f.write('Linux version 6.1\nVFS: Unable to mount root fs\n')
+        return subprocess.CompletedProcess(argv, 0, stdout='')
+
+    monkeypatch.setattr(vm.subprocess, 'run', fake_run)
+    assert vm.kvm_works(str(kernel)) == (True, 'a kernel booted under KVM')
+    assert vm.kvm_works(str(kernel))[0] is True
+    assert len(calls) == 1 and '-accel' in calls[0] and 'kvm' in calls[0]

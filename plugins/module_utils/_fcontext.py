@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""SELinux file-context customizations: read the local rules, plan one semanage transaction, predict relabels."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+# semanage's file type letters and how file_contexts spells them.
+FTYPES = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l': '-l', 'p': '-p'}
+FLAGS = dict((v, k) for k, v in FTYPES.items() if v)
+NAMES = {'a': 'all files', 'f': 'regular file', 'd': 'directory', 'c': 'character device', 'b': 'block device',
+         's': 'socket', 'l': 'symbolic link', 'p': 'named pipe'}
+IDENT = re.compile(r'^[A-Za-z0-9_.]+$')
+LEVEL = re.compile(r'^s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$')
+RELABELED = re.compile(r'^Relabeled (.+) from (\S+) to (\S+)$')
+META = set('.^$*+?()[]{}|\\')
+
+
+class FcontextError(Exception):
+    pass
+
+
+def files_dir(store, root='/etc/selinux'):
+    return os.path.join(root, store, 'contexts', 'files')
+
+
+def parse_local(text):
+    """{(target, ftype): context} from file_contexts.local text."""
+    rules = {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        parts = line.split()
+        if len(parts) == 2:
+            rules[(parts[0], 'a')] = parts[1]
+        elif len(parts) == 3 and parts[1] in FLAGS:
+            rules[(parts[0], FLAGS[parts[1]])] = parts[2]
+    return rules
+
+
+def parse_subs(text):
+    """{target: source} from file_contexts.subs text (target is labelled like source)."""
+    subs = {}
+    for line in (text or '').splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.lstrip().startswith('#'):
+            subs[parts[0]] = parts[1]
+    return subs
+
+
+def check_spec(what, spec):
+    """Refuse what semanage would refuse, or what could not be passed safely, naming the value."""
+    if not isinstance(spec, str) or not spec.startswith('/'):
+        raise FcontextError('%s %r must be an absolute path regex (starting with /)' % (what, spec))
+    if re.search(r'[\s"\']', spec):
+        raise FcontextError('%s %r: file specifications cannot contain spaces or quotes' % (what, spec))
+    try:
+        re.compile(spec)
+    except re.error as exc:
+        raise FcontextError('%s %r is not a valid regular expression: %s' % (what, spec, exc))
+
+
+def normalize(rules, equivalences, default_level):
+    """Validated rules [{target, ftype, context|None, state}] and equivalences [{target, source|None, state}]."""
+    out, seen = [], set()
+    for rule in rules or []:
+        target, ftype, state = rule.get('target'), rule.get('ftype') or 'a', rule.get('state') or 'present'
+        check_spec('target', target)
+        if ftype not in FTYPES:
+            raise FcontextError('ftype %r for %s: use one of %s' % (ftype, target, ', '.join(sorted(FTYPES))))
+        if state not in ('present', 'absent'):
+            raise FcontextError('state %r for %s: use present or absent' % (state, target))
+        if (target, ftype) in seen:
+            raise FcontextError('%s (%s) is listed twice' % (target, NAMES[ftype]))
+        seen.add((target, ftype))
+        context = None
+        if state == 'present':
+            setype, seuser = rule.get('setype'), rule.get('seuser') or 'system_u'
+            level = rule.get('selevel') or default_level
+            if not setype or not IDENT.match(setype):
+                raise FcontextError('setype %r for %s is not a type name' % (setype, target))
+            if not IDENT.match(seuser):
+                raise FcontextError('seuser %r for %s is not a user name' % (seuser, target))
+            if level and not LEVEL.match(level):
+                raise FcontextError('selevel %r for %s is not an MLS/MCS level' % (level, target))
+            context = 'system_u:object_r:%s' % setype if seuser == 'system_u' else '%s:object_r:%s' % (seuser, setype)
+            if level:
+                context += ':' + level
+        out.append(dict(target=target, ftype=ftype, context=context, state=state))
+    equivs = []
+    for eq in equivalences or []:
+        target, source, state = eq.get('target'), eq.get('source'), eq.get('state') or 'present'
+        check_spec('equivalence target', target)
+        if state == 'present':
+            if not isinstance(source, str) or not source.startswith('/') or re.search(r'[\s"\']', source):
+                raise FcontextError('equivalence source %r for %s must be an absolute path' % (source, target))
+        equivs.append(dict(target=target, source=source if state == 'present' else None, state=state))
+    return out, equivs
+
+
+def context_type(context):
+    parts = (context or '').split(':')
+    return parts[2] if len(parts) >= 3 else None
+
+
+def plan(rules, equivs, local, subs, policy=None):
+    """(changes, semanage import lines). Only what differs; nothing when all is in place.
+
+    A rule the policy itself defines for the same spec and file type is overridden with -m (semanage refuses -a).
+    """
+    policy = policy or {}
+    changes, lines = [], []
+    for r in rules:
+        key = (r['target'], r['ftype'])
+        now = local.get(key)
+        flag = ['-f', r['ftype']]
+        if r['state'] == 'present':
+            if now == r['context']:
+                continue
+            parts = r['context'].split(':')
+            args = ['-t', parts[2], '-s', parts[0]] + (['-r', ':'.join(parts[3:])] if len(parts) > 3 else [])
+            verb = '-m' if now or key in policy else '-a'
+            lines.append(' '.join(['fcontext', verb] + flag + args + [r['target']]))
+        else:
+            if now is None:
+                continue
+            lines.append(' '.join(['fcontext', '-d'] + flag + [r['target']]))
+        changes.append(dict(kind='rule', target=r['target'], ftype=r['ftype'], before=now, after=r['context']))
+    for e in equivs:
+        now = subs.get(e['target'])
+        if e['state'] == 'present':
+            if now == e['source']:
+                continue
+            if now:
+                lines.append('fcontext -d -e %s %s' % (now, e['target']))
+            lines.append('fcontext -a -e %s %s' % (e['source'], e['target']))
+        else:
+            if now is None:
+                continue
+            lines.append('fcontext -d -e %s %s' % (now, e['target']))
+        changes.append(dict(kind='equivalence', target=e['target'], before=now, after=e['source']))
+    return changes, lines
+
+
+def render(local, subs):
+    """Readable text of the local customizations, for diffs."""
+    out = ['%s %s %s' % (t, NAMES[f], c) for (t, f), c in sorted(local.items())]
+    out += ['%s = %s' % (t, s) for t, s in sorted(subs.items())]
+    return '\n'.join(out) + ('\n' if out else '')
+
+
+def literal_prefix(spec):
+    """The longest plain path a regex spec starts with, cut back to a whole path component: where to restorecon."""
+    out = []
+    i = 0
+    while i < len(spec):
+        ch = spec[i]
+        if ch == '\\' and i + 1 < len(spec) and spec[i + 1] in META:
+            out.append(spec[i + 1])
+            i += 2
+            continue
+        if ch in META:
+            # a quantifier makes the previous character optional: drop it
+            if ch in '?*{' and out:
+                out.pop()
+            break
+        out.append(ch)
+        i += 1
+    path = ''.join(out)
+    whole_component = spec[i:i + 2] == '(/' or spec[i:i + 1] == '$'
+    if i < len(spec) and not path.endswith('/') and not whole_component:
+        path = path.rsplit('/', 1)[0] or '/'
+    return path.rstrip('/') or '/'
+
+
+def restorecon_paths(rules, equivs, exists=os.path.exists):
+    """Existing top paths touched by the rules, without paths nested in others."""
+    tops = sorted(set([literal_prefix(r['target']) for r in rules] + [e['target'] for e in equivs]))
+    out = []
+    for path in tops:
+        if path == '/':
+            continue  # never relabel the whole file system implicitly
+        if any(path == p or path.startswith(p.rstrip('/') + '/') for p in out):
+            continue
+        if exists(path):
+            out.append(path)
+    return out
+
+
+def parse_restorecon(output):
+    """[{path, from, to}] from `restorecon -v` output."""
+    found = []
+    for line in (output or '').splitlines():
+        m = RELABELED.match(line.strip())
+        if m:
+            found.append({'path': m.group(1), 'from': m.group(2), 'to': m.group(3)})
+    return found
+
+
+def ftype_of(mode):
+    import stat
+    for test, letter in ((stat.S_ISREG, 'f'), (stat.S_ISDIR, 'd'), (stat.S_ISLNK, 'l'), (stat.S_ISCHR, 'c'),
+                         (stat.S_ISBLK, 'b'), (stat.S_ISSOCK, 's'), (stat.S_ISFIFO, 'p')):
+        if test(mode):
+            return letter
+    return 'a'
+
+
+def predict(rules, paths, current_label, limit=100000):
+    """Files under paths whose type the rules being added would change: [{path, from, to}] (a prediction for check
+    mode: later-listed rules win, as with file_contexts.local). Stops after limit entries."""
+    compiled = [(re.compile(r['target']), r['ftype'], r['context']) for r in rules if r['state'] == 'present']
+    found, walked = [], 0
+
+    def consider(path, mode):
+        want = None
+        for regex, ftype, context in compiled:
+            if regex.fullmatch(path) and ftype in ('a', ftype_of(mode)):
+                want = context
+        if want is None:
+            return
+        now = current_label(path)
+        if now and context_type(now) != context_type(want):
+            parts = now.split(':')
+            to = ':'.join([parts[0], parts[1], context_type(want)] + parts[3:])
+            found.append({'path': path, 'from': now, 'to': to})
+
+    for top in paths:
+        for root, dirs, files in os.walk(top):
+            for name in [''] + dirs + files if root == top else dirs + files:
+                path = os.path.join(root, name) if name else root
+                walked += 1
+                if walked > limit:
+                    return found, True
+                try:
+                    consider(path, os.lstat(path).st_mode)
+                except OSError:
+                    continue
+    return found, False

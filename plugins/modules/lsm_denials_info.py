@@ -1,0 +1,495 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: lsm_denials_info
+short_description: Read SELinux and AppArmor denials from the audit log or the kernel log, grouped, with fixes
+version_added: 0.2.0
+description:
+  - Reads SELinux AVC records and AppArmor C(DENIED)/C(ALLOWED) events since a time (default since boot), from the
+    audit log, or from the journal or kernel ring buffer where auditd is absent, and returns them grouped with
+    counts, plus the newest records.
+  - AppArmor records are parsed from the log text (C(ausearch) skips them as malformed). Hex-encoded fields
+    (paths with spaces) are decoded. An event found in both the audit log and the kernel log is counted once.
+  - Audit logs are streamed line by line, so memory stays bounded for any log size (the journal's output is
+    bounded by O(since), the ring buffer by its size); rotated audit logs
+    (C(audit.log.1), ..., also gzipped) are read when O(rotated=true).
+  - For SELinux denials it proposes the fix of least power, in this order, using the libselinux bindings
+    (C(audit2why)'s analysis and C(matchpathcon)) - V(relabel) when the file's label differs from what the policy
+    says it should be (C(restorecon)), V(boolean) when a boolean would allow it, V(fcontext) when the target is
+    a file and the policy has file types the subject may access that way (candidates listed, narrowest first),
+    else V(module) - and always the C(audit2allow)-style rule as a proposal for review, never applied.
+  - For AppArmor events it proposes the profile rule that would allow a file access, for review.
+  - Read-only; runs the same in check mode.
+author:
+  - confine.lsm maintainers (@confine-lsm)
+extends_documentation_fragment:
+  - confine.lsm.attributes.info_module
+options:
+  since:
+    description:
+      - Oldest event to report. V(boot) (the default), V(all), a duration meaning "that long ago" (V(30s), V(15m),
+        V(2h), V(1d), V(1w)), an epoch (V(@1700000000)) or an ISO 8601 time (V(2026-11-28T10:00:00), local time
+        unless it carries an offset).
+    type: str
+    default: boot
+  lsm:
+    description: Which LSM's events to report.
+    type: str
+    choices: [all, selinux, apparmor]
+    default: all
+  sources:
+    description:
+      - Where to read. V(auto) reads the audit log when it exists, else the journal's kernel messages, else the
+        kernel ring buffer (C(dmesg)). Several may be given; duplicates are counted once.
+    type: list
+    elements: str
+    choices: [auto, audit, journal, kernel]
+    default: [auto]
+  audit_log:
+    description: The audit log file.
+    type: path
+    default: /var/log/audit/audit.log
+  rotated:
+    description: Also read rotated audit logs (C(audit.log.1) ... and C(.gz) ones), oldest first.
+    type: bool
+    default: false
+  include_allowed:
+    description:
+      - Report events that were logged but allowed (AppArmor complain mode; SELinux permissive domains or mode).
+        They are what a profile in complain mode would deny in enforce mode.
+    type: bool
+    default: true
+  subjects:
+    description:
+      - Only events of these subjects - AppArmor profile names, SELinux contexts or types (V(httpd_t)).
+    type: list
+    elements: str
+    default: []
+  suggest:
+    description: Compute fix suggestions (SELinux needs the libselinux Python bindings; see requirements).
+    type: bool
+    default: true
+  max_records:
+    description: How many of the newest individual records to return (groups are always complete up to O(max_groups)).
+    type: int
+    default: 100
+  max_groups:
+    description: Bound on distinct groups kept; events beyond it are counted in C(groups_dropped) of RV(summary).
+    type: int
+    default: 500
+requirements:
+  - For SELinux suggestions, the libselinux Python bindings for the system Python (C(python3-selinux) on Debian and
+    Ubuntu, C(python3-libselinux) on Fedora and RHEL); the module re-runs itself under the system Python when the
+    interpreter running it lacks them. C(setools) (C(python3-setools)) adds file-type candidates.
+notes:
+  - Reading C(/var/log/audit/audit.log) needs root.
+seealso:
+  - module: confine.lsm.selinux_fcontext
+  - module: confine.lsm.sebool_persist
+  - module: confine.lsm.selinux_policy_module
+'''
+
+EXAMPLES = r'''
+- name: What did MAC deny in the last hour?
+  confine.lsm.lsm_denials_info:
+    since: 1h
+  register: denials
+
+- name: Show each kind of denial once, with its count and the suggested fix
+  ansible.builtin.debug:
+    msg: "{{ item.count }}x {{ item.subject }} {{ item.operation }} {{ item.object }}: {{ item.suggestion.kind }}"
+  loop: "{{ denials.denials }}"
+  loop_control:
+    label: "{{ item.subject }}"
+
+- name: What the nginx profile (in complain mode) would have denied since boot
+  confine.lsm.lsm_denials_info:
+    lsm: apparmor
+    subjects: [nginx]
+
+- name: Everything the audit logs hold, rotated ones too
+  confine.lsm.lsm_denials_info:
+    since: all
+    rotated: true
+'''
+
+RETURN = r'''
+denials:
+  description: Events grouped by LSM, verdict, subject, class, operation, object and target; most frequent first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    lsm:
+      description: V(selinux) or V(apparmor).
+      type: str
+    verdict:
+      description: V(denied), or V(allowed) for AppArmor complain-mode events.
+      type: str
+    enforced:
+      description: False when the event was only logged (SELinux permissive, AppArmor complain).
+      type: bool
+    subject:
+      description: The SELinux source context or the AppArmor profile.
+      type: str
+    subject_type:
+      description: The SELinux source type.
+      type: str
+    operation:
+      description: The AppArmor operation, or the SELinux permissions.
+      type: str
+    permissions:
+      description: The permissions asked for (SELinux) or denied (AppArmor mask letters).
+      type: list
+      elements: str
+    class:
+      description: The object class (V(file), V(dir), V(tcp_socket), ...).
+      type: str
+    object:
+      description: The path or name involved.
+      type: str
+    target_context:
+      description: The SELinux target context (AppArmor, the peer if any).
+      type: str
+    target_type:
+      description: The SELinux target type.
+      type: str
+    comm:
+      description: The command name.
+      type: str
+    count:
+      description: How many events.
+      type: int
+    first:
+      description: Time of the first event (UTC, ISO 8601).
+      type: str
+    last:
+      description: Time of the last event.
+      type: str
+    pids:
+      description: Up to five process ids seen.
+      type: list
+      elements: int
+    sample:
+      description: One raw log line of the group.
+      type: str
+    suggestion:
+      description:
+        - The fix of least power. C(kind) is V(relabel), V(boolean), V(fcontext), V(module), V(constraint),
+          V(profile_rule) (AppArmor), V(none) or V(unknown); C(detail) says why; C(booleans), C(expected_context),
+          C(candidate_types) or C(rule) carry what to apply; C(allow_rule) is the audit2allow-style rule, a
+          proposal for review only.
+      type: dict
+      returned: when O(suggest=true)
+      sample: {"kind": "boolean", "booleans": {"httpd_can_network_connect": true}, "detail": "..."}
+records:
+  description: The newest O(max_records) individual events, oldest first (same fields, without counts).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts - C(total), C(groups), C(selinux_denied), C(selinux_permissive), C(apparmor_denied),
+    C(apparmor_allowed), C(lines_read), C(groups_dropped).
+  returned: always
+  type: dict
+sources:
+  description: What was read, in order (files and commands).
+  returned: always
+  type: list
+  elements: str
+since:
+  description: The oldest time reported, UTC ISO 8601.
+  returned: always
+  type: str
+'''
+
+import glob
+import gzip
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
+
+try:
+    import selinux
+    HAS_SELINUX = True
+except ImportError:
+    HAS_SELINUX = False
+
+SYSTEM_PYTHONS = ['/usr/libexec/platform-python', '/usr/bin/python3', '/usr/bin/python']
+
+
+def boot_time():
+    try:
+        with open('/proc/stat') as f:
+            for line in f:
+                if line.startswith('btime '):
+                    return float(line.split()[1])
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def rotated_files(path):
+    found = []
+    for name in glob.glob(glob.escape(path) + '.*'):
+        m = re.match(r'^\.(\d+)(\.gz)?$', name[len(path):])
+        if m:
+            found.append((int(m.group(1)), name))
+    return [name for dummy, name in sorted(found, reverse=True)]
+
+
+def read_file(path):
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rt', errors='replace') as f:
+        yield from f
+
+
+def command_reader(module):
+    def read_command(argv):
+        """A command's output (argument list, no shell); the journal is bounded by --since, dmesg by its ring."""
+        rc, out, err = module.run_command(argv, errors='surrogate_or_replace')
+        if rc != 0:
+            raise OSError('%s exited with %d: %s' % (argv[0], rc, err.strip()))
+        yield from out.splitlines()
+    return read_command
+
+
+def plan_sources(module, since):
+    p = module.params
+    wanted = p['sources'] or ['auto']
+    plan = []
+    for source in wanted:
+        if source == 'auto':
+            if os.path.exists(p['audit_log']):
+                source = 'audit'
+            elif module.get_bin_path('journalctl'):
+                source = 'journal'
+            else:
+                source = 'kernel'
+        if source == 'audit':
+            files = (rotated_files(p['audit_log']) if p['rotated'] else []) + [p['audit_log']]
+            for path in files:
+                if not os.path.exists(path):
+                    if path == p['audit_log'] and 'auto' not in wanted:
+                        module.fail_json(msg='audit_log %s does not exist (is auditd installed?)' % path)
+                    continue
+                if not os.access(path, os.R_OK):
+                    module.fail_json(msg='cannot read %s: the module needs root (become: true)' % path)
+                plan.append((path, read_file, path))
+        elif source == 'journal':
+            argv = [module.get_bin_path('journalctl', required=True), '-k', '-o', 'cat', '-q', '--no-pager']
+            if since > 0:
+                argv += ['--since', '@%d' % int(since)]
+            plan.append((' '.join(argv), command_reader(module), argv))
+        elif source == 'kernel':
+            argv = [module.get_bin_path('dmesg', required=True)]
+            plan.append((' '.join(argv), command_reader(module), argv))
+    seen, unique = set(), []
+    for item in plan:
+        if item[0] not in seen:
+            seen.add(item[0])
+            unique.append(item)
+    return unique
+
+
+class SELinuxAdvisor:
+    """Fix suggestions for SELinux groups, least power first, from the running policy."""
+
+    def __init__(self, module):
+        self.module = module
+        self.a2w = None
+        self._types = None
+        self.warnings = []
+        try:
+            import selinux.audit2why as a2w
+            a2w.init()
+            self.a2w = a2w
+        except Exception as exc:  # pylint: disable=broad-except
+            self.warnings.append('audit2why analysis unavailable: %s' % to_native(exc))
+
+    def suggest(self, group):
+        rule = dn.allow_rule(group)
+        base = dict(allow_rule=rule)
+        relabel = self.relabel(group)
+        if relabel:
+            return dict(base, **relabel)
+        rc, booleans = self.analyze(group)
+        if rc == 'boolean':
+            return dict(base, kind='boolean', booleans=booleans,
+                        detail='a boolean allows this; set it with confine.lsm.sebool_persist')
+        if rc == 'allowed':
+            return dict(base, kind='none', detail='the running policy allows this now (fixed since, or a reload)')
+        if rc in ('constraint', 'rbac', 'bounds'):
+            return dict(base, kind='constraint', detail='denied by a %s, not by a missing allow rule; a module '
+                        'cannot simply allow it: review the domain or the labels' % rc)
+        if group.get('class') in dn.FILE_CLASSES and group.get('path_is_full') and group.get('object'):
+            candidates = self.candidate_types(group)
+            if candidates:
+                return dict(base, kind='fcontext', candidate_types=candidates,
+                            detail='label %s with a type %s may access this way (narrowest first), using '
+                                   'confine.lsm.selinux_fcontext and restorecon'
+                                   % (group['object'], group['subject_type']))
+        if rc == 'terule':
+            return dict(base, kind='module', rule=rule,
+                        detail='no boolean or file type allows this; a reviewed policy module would '
+                               '(confine.lsm.selinux_policy_module with the sha256 of the reviewed source)')
+        return dict(base, kind='unknown', detail='could not be analysed (%s)' % rc)
+
+    def relabel(self, group):
+        path = group.get('object')
+        if not (HAS_SELINUX and group.get('path_is_full') and path and path.startswith('/')):
+            return None
+        try:
+            mode = os.lstat(path).st_mode
+            expected = selinux.matchpathcon(path, mode)[1]
+            actual = selinux.lgetfilecon(path)[1]
+        except OSError:
+            return None
+        if dn.context_type(expected) != dn.context_type(group.get('target_context')):
+            if dn.context_type(actual) == dn.context_type(expected):
+                return dict(kind='none', expected_context=expected,
+                            detail='%s is labelled %s now, as the policy expects (relabelled since)' % (path, actual))
+            return dict(kind='relabel', expected_context=expected,
+                        detail='%s is labelled %s but the policy says %s: restorecon -v %s restores it, no policy '
+                               'change needed' % (path, group.get('target_context'), expected, path))
+        return None
+
+    def analyze(self, group):
+        if not self.a2w:
+            return 'unknown', None
+        try:
+            rc, data = self.a2w.analyze(group['subject'], group['target_context'], group['class'],
+                                        list(group['permissions']))
+        except (ValueError, OSError, TypeError, RuntimeError) as exc:
+            return 'error: %s' % to_native(exc), None
+        names = {self.a2w.ALLOW: 'allowed', self.a2w.TERULE: 'terule', self.a2w.BOOLEAN: 'boolean',
+                 self.a2w.CONSTRAINT: 'constraint', self.a2w.RBAC: 'rbac', self.a2w.DONTAUDIT: 'terule'}
+        if hasattr(self.a2w, 'BOUNDS'):
+            names[self.a2w.BOUNDS] = 'bounds'
+        kind = names.get(rc, 'unknown')
+        if kind == 'boolean':
+            return kind, dict((name, bool(value)) for name, value in data)
+        return kind, None
+
+    def candidate_types(self, group):
+        """File types the subject may access with every denied permission, fewest granted permissions first."""
+        try:
+            import setools
+        except ImportError:
+            return []
+        try:
+            if self._types is None:
+                self._types = setools.SELinuxPolicy()
+            policy = self._types
+            wanted = set(group['permissions'])
+            granted = {}
+            for rule in setools.TERuleQuery(policy, ruletype=['allow'], source=group['subject_type'],
+                                            tclass=[group['class']]).results():
+                for target in rule.target.expand():
+                    granted.setdefault(str(target), set()).update(str(p) for p in rule.perms)
+            file_types = set(str(t) for t in policy.lookup_typeattr('file_type').expand())
+        except Exception as exc:  # pylint: disable=broad-except
+            self.warnings.append('setools query failed: %s' % to_native(exc))
+            return []
+        prefix = (group['subject_type'] or '').rsplit('_t', 1)[0] + '_'
+        found = [t for t, perms in granted.items() if wanted <= perms and t in file_types
+                 and t != group.get('target_type')]
+        usage = self.fcontext_usage()
+        # the subject's own family first, content types first, then the types the policy labels most paths
+        # with (the general-purpose one, not a single package's), then the fewest granted permissions
+        found.sort(key=lambda t: (not t.startswith(prefix), 'content' not in t, -usage.get(t, 0), len(granted[t]), t))
+        return found[:5]
+
+    def fcontext_usage(self):
+        counts = {}
+        try:
+            path = selinux.selinux_file_context_path() if HAS_SELINUX else None
+            with open(path) as f:
+                for line in f:
+                    t = dn.context_type(line.split()[-1]) if line.strip() and not line.startswith('#') else None
+                    if t:
+                        counts[t] = counts.get(t, 0) + 1
+        except (IOError, OSError, TypeError, IndexError):
+            pass
+        return counts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            since=dict(type='str', default='boot'),
+            lsm=dict(type='str', default='all', choices=['all', 'selinux', 'apparmor']),
+            sources=dict(type='list', elements='str', default=['auto'], choices=['auto', 'audit', 'journal', 'kernel']),
+            audit_log=dict(type='path', default='/var/log/audit/audit.log'),
+            rotated=dict(type='bool', default=False),
+            include_allowed=dict(type='bool', default=True),
+            subjects=dict(type='list', elements='str', default=[]),
+            suggest=dict(type='bool', default=True),
+            max_records=dict(type='int', default=100),
+            max_groups=dict(type='int', default=500),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    for key in ('max_records', 'max_groups'):
+        if p[key] < 0:
+            module.fail_json(msg='%s=%d: must be 0 or more' % (key, p[key]))
+    try:
+        since = dn.parse_since(p['since'], boot_time=boot_time())
+    except dn.DenialError as exc:
+        module.fail_json(msg=to_native(exc))
+
+    if p['suggest'] and p['lsm'] != 'apparmor' and not HAS_SELINUX and not has_respawned() \
+            and os.path.isdir('/sys/fs/selinux'):
+        interpreter = probe_interpreters_for_module(SYSTEM_PYTHONS, 'selinux')
+        if interpreter:
+            respawn_module(interpreter)  # does not return
+
+    collector = dn.Collector(since=since, lsm=p['lsm'], include_allowed=p['include_allowed'], subjects=p['subjects'],
+                             max_records=p['max_records'], max_groups=p['max_groups'])
+    sources = plan_sources(module, since)
+    for label, reader, arg in sources:
+        try:
+            collector.feed(reader(arg))
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='reading %s failed: %s' % (label, to_native(exc)))
+    public, groups = collector.result_groups()
+    warnings = []
+    if p['suggest'] and groups:
+        advisor = None
+        for pub, group in zip(public, groups):
+            if group['lsm'] == 'selinux':
+                if advisor is None:
+                    if not HAS_SELINUX:
+                        warnings.append('SELinux suggestions need the libselinux Python bindings (python3-selinux '
+                                        'or python3-libselinux); only audit2allow-style rules are given')
+                    advisor = SELinuxAdvisor(module)
+                pub['suggestion'] = advisor.suggest(group)
+            else:
+                rule = dn.apparmor_rule(group)
+                pub['suggestion'] = dict(kind='profile_rule', rule=rule,
+                                         detail='add to the profile (or its local include) after review') \
+                    if rule else dict(kind='unknown', detail='no file rule derives from this event; review it')
+        if advisor:
+            warnings.extend(advisor.warnings)
+    for w in warnings:
+        module.warn(w)
+    module.exit_json(changed=False, denials=public, records=list(collector.records), summary=collector.summary(),
+                     sources=[label for label, dummy, dummy2 in sources], since=dn.iso(since))
+
+
+if __name__ == '__main__':
+    main()
