@@ -17,7 +17,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.confine.lsm.plugins.module_utils._files import split_lines
+from ansible_collections.confine.lsm.plugins.module_utils._files import read_text, split_lines
 
 MODES = ('enforcing', 'permissive', 'disabled')
 RANK = {'disabled': 0, 'permissive': 1, 'enforcing': 2}
@@ -104,3 +104,11 @@ def is_weakening(current, wanted):
     if current is None or current not in RANK or wanted not in RANK:
         return False
     return RANK[wanted] < RANK[current]
+
+
+def default_store(path='/etc/selinux/config'):
+    """SELINUXTYPE from the config, or targeted when the config is missing or silent."""
+    try:
+        return get(read_text(path), 'SELINUXTYPE') or 'targeted'
+    except (IOError, OSError):
+        return 'targeted'

@@ -187,13 +187,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _files
 LIST_LIMIT = 1000
 
 
-def default_store():
-    try:
-        return cfg.get(_files.read_text('/etc/selinux/config'), 'SELINUXTYPE') or 'targeted'
-    except (IOError, OSError):
-        return 'targeted'
-
-
 def read_optional(path):
     try:
         return _files.read_text(path)
@@ -235,7 +228,7 @@ def main():
     p = module.params
     if not p['rules'] and not p['equivalences']:
         module.fail_json(msg='give at least one rule or equivalence')
-    store = p['store'] or default_store()
+    store = p['store'] or cfg.default_store()
     result = dict(changed=False, changes=[], commands=[], commits=0, relabelled=[], relabelled_count=0,
                   restorecon_paths=[], restorecon_skipped=None, store=store)
     folder = fc.files_dir(store)

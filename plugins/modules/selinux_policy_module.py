@@ -135,13 +135,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _files
 STORE_ROOT = '/var/lib/selinux'
 
 
-def default_store():
-    try:
-        return cfg.get(_files.read_text('/etc/selinux/config'), 'SELINUXTYPE') or 'targeted'
-    except (IOError, OSError):
-        return 'targeted'
-
-
 def run(module, argv, what, result):
     rc, out, err = module.run_command(argv)
     if rc != 0:
@@ -196,7 +189,7 @@ def main():
     )
     p = module.params
     name = p['name']
-    store = p['store'] or default_store()
+    store = p['store'] or cfg.default_store()
     result = dict(changed=False, action='none', store=store, installed_before={})
     if not sm.NAME.match(name):
         module.fail_json(msg='name %r is not a valid module name' % name, **result)
