@@ -51,7 +51,7 @@ def kvm_works(kernel, timeout=45):
     util.step("probe KVM (once per qemu and kernel)")
     with tempfile.TemporaryDirectory() as tmp:
         console = os.path.join(tmp, "console.log")
-        argv = ["qemu-system-x86_64", "-machine", "q35"] + KVM + [
+        argv = [qemu, "-machine", "q35"] + KVM + [
             "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "file:" + console,
             "-kernel", kernel, "-append", "console=ttyS0 panic=-1 root=/dev/confine-no-such-disk"]
         try:
@@ -172,14 +172,18 @@ class VM:
                                                                proc.stderr.strip()[-2000:]))
         return proc.stdout
 
+    def can_login(self, connect_timeout=10):
+        """True when `true` runs over SSH with the current key."""
+        return subprocess.run(self.ssh_argv(["true"], connect_timeout=connect_timeout), check=False,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL).returncode == 0
+
     def wait_ssh(self, timeout=600):
         started = time.time()
         while time.time() - started < timeout:
             if not self.alive():
                 raise util.LabError("%s: qemu exited while booting; see %s" % (self.name, self.console))
-            proc = subprocess.run(self.ssh_argv(["true"], connect_timeout=5), check=False, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            if proc.returncode == 0:
+            if self.can_login(connect_timeout=5):
                 util.say("%s: SSH up after %.0f s" % (self.name, time.time() - started))
                 return
             time.sleep(3)
@@ -201,12 +205,10 @@ class VM:
             pub = f.read().strip()
         self.ssh(["sh", "-c", 'umask 077 && printf "%s\\n" "$1" > /root/.ssh/authorized_keys', "sh", pub])
         old, self.key = self.key, key
-        if subprocess.run(self.ssh_argv(["true"]), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          stdin=subprocess.DEVNULL).returncode != 0:
+        if not self.can_login():
             raise util.LabError("%s: the lab's own key does not log in after installing it" % self.name)
         self.key = old
-        if subprocess.run(self.ssh_argv(["true"]), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          stdin=subprocess.DEVNULL).returncode == 0:
+        if self.can_login():
             raise util.LabError("%s: the image's build key still logs in" % self.name)
         self.key = key
 

@@ -129,15 +129,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _files
 SYSTEM_PYTHONS = ['/usr/libexec/platform-python', '/usr/bin/python3', '/usr/bin/python']
 
 
-def default_store():
-    text = None
-    try:
-        text = _files.read_text('/etc/selinux/config')
-    except (IOError, OSError):
-        pass
-    return (cfg.get(text, 'SELINUXTYPE') if text else None) or 'targeted'
-
-
 def read_local_overrides(store):
     """Persistent local values from the store's booleans.local (fallback path only)."""
     found = {}
@@ -183,7 +174,7 @@ def main():
         if interpreter:
             respawn_module(interpreter)  # does not return
 
-    store = p['store'] or default_store()
+    store = p['store'] or cfg.default_store()
     result = dict(changed=False, changes=[], commits=0, runtime_skipped=None, store=store,
                   backend='libsemanage' if sb.HAS_BINDINGS else 'setsebool')
     if sb.HAS_BINDINGS:
