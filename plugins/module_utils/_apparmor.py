@@ -293,3 +293,79 @@ def is_weakening(current_modes, wanted):
     """True when wanted is weaker than the strongest of current_modes."""
     ranks = [RANK[m] for m in current_modes if m in RANK]
     return bool(ranks) and RANK.get(wanted, 0) < max(ranks)
+
+
+# The profile's local include, where site rules go without editing the packaged profile.
+_LOCAL_INCLUDE = re.compile(r'^[ \t]*#?include(?:[ \t]+if[ \t]+exists)?[ \t]+<(?P<target>local/[^>\s]+)>[ \t]*,?[ \t]*$',
+                            re.M)
+BLOCK_BEGIN = '# BEGIN confine.lsm managed rules: reviewed, do not edit by hand'
+BLOCK_END = '# END confine.lsm managed rules'
+
+
+def local_include(text):
+    """(target, match) of the first local include (local/NAME) of a profile text, or (None, None)."""
+    m = _LOCAL_INCLUDE.search(text)
+    return (m.group('target'), m) if m else (None, None)
+
+
+def check_rule(rule):
+    """A single rule line for a managed block: one line, ends with a comma, balanced braces, no child profile."""
+    text = (rule or '').strip()
+    problems = []
+    if not text:
+        problems.append('is empty')
+    if any(c in rule for c in '\n\r\x00'):
+        problems.append('spans lines')
+    if not text.endswith(','):
+        problems.append('does not end with a comma')
+    depth = 0
+    for ch in text:
+        depth += {'{': 1, '}': -1}.get(ch, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        problems.append('has unbalanced braces')
+    if re.match(r'^(profile|hat|\^)', text) or re.search(r'\{\s*$', text.rstrip(',')):
+        problems.append('opens a child profile or hat')
+    if re.match(r'^#?include\b', text):
+        problems.append('is an include')
+    if problems:
+        raise ProfileError('rule %r %s' % (rule, ' and '.join(problems)))
+    return text
+
+
+def block_rules(text):
+    """The rules inside the managed block of a local include text (empty when there is no block)."""
+    rules, inside = [], False
+    for line in (text or '').split('\n'):
+        stripped = line.strip()
+        if stripped == BLOCK_BEGIN:
+            inside = True
+        elif stripped == BLOCK_END:
+            inside = False
+        elif inside and stripped and not stripped.startswith('#'):
+            rules.append(stripped)
+    return rules
+
+
+def set_block(text, rules):
+    """text with the managed block holding exactly rules (removed when rules is None or empty).
+
+    Every line outside the block keeps its bytes; a new block goes at the end."""
+    text = text or ''
+    lines = text.split('\n')
+    try:
+        start = [l.strip() for l in lines].index(BLOCK_BEGIN)
+        end = start + [l.strip() for l in lines[start:]].index(BLOCK_END)
+    except ValueError:
+        start = end = None
+    block = [BLOCK_BEGIN] + list(rules) + [BLOCK_END] if rules else []
+    if start is not None:
+        new = lines[:start] + block + lines[end + 1:]
+        if not block and start < len(new) and new[start] == '' and start > 0 and new[start - 1] == '':
+            del new[start]
+        return '\n'.join(new)
+    if not block:
+        return text
+    head = text if not text or text.endswith('\n') else text + '\n'
+    return head + '\n'.join(block) + '\n'

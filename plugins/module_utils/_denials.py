@@ -261,3 +261,31 @@ def apparmor_rule(group):
     if re.search(r'[\s,]', obj):
         path = '"%s"' % path
     return '%s %s,' % (path, perms)
+
+
+def describe(group):
+    """One line for reports: LSM, verdict, count, who, what, on which object, and the suggested fix kind."""
+    verdict = group['verdict'] if group.get('enforced') else '%s (%s)' % (
+        group['verdict'], 'permissive' if group['lsm'] == 'selinux' else 'complain')
+    who = group.get('comm') or '?'
+    subject = group.get('subject_type') if group['lsm'] == 'selinux' else group.get('subject')
+    if subject:
+        who = '%s (%s)' % (who, subject)
+    perms = ','.join(group.get('permissions') or []) or group.get('operation') or '?'
+    what = ' '.join(x for x in (perms, group.get('class'), group.get('object')) if x)
+    if group['lsm'] == 'selinux' and group.get('target_type'):
+        what += ' [%s]' % group['target_type']
+    line = '%s %s x%d: %s %s' % (group['lsm'], verdict, group.get('count', 1), who, what)
+    suggestion = group.get('suggestion') or {}
+    kind = suggestion.get('kind')
+    if kind == 'relabel':
+        line += ' -> relabel to %s' % context_type(suggestion.get('expected_context'))
+    elif kind == 'boolean':
+        line += ' -> boolean %s' % ', '.join(sorted(suggestion.get('booleans') or {}))
+    elif kind == 'fcontext':
+        line += ' -> fcontext, e.g. %s' % ', '.join((suggestion.get('candidate_types') or [])[:3])
+    elif kind == 'profile_rule':
+        line += ' -> rule %s' % suggestion.get('rule')
+    elif kind:
+        line += ' -> %s' % kind
+    return line

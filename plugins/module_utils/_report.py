@@ -13,13 +13,18 @@ __metaclass__ = type
 import json
 from xml.sax.saxutils import escape, quoteattr
 
-COLUMNS = ('host', 'lsm', 'mode', 'config', 'policy', 'enforced', 'complain', 'drift_found', 'drift_fixed',
-           'weakened', 'findings')
+# (key, label) of every column, in display order; 'result' (PASS/FAIL) is derived from the findings.
+TABLE = (('host', 'host'), ('lsm', 'LSM'), ('mode', 'mode'), ('config', 'config'), ('policy', 'policy'),
+         ('enforced', 'enforced'), ('complain', 'complain'), ('drift_found', 'drift found'),
+         ('drift_fixed', 'drift fixed'), ('weakened', 'weakened'), ('denials', 'denials'), ('result', 'result'),
+         ('findings', 'findings'))
+COLUMNS = tuple(key for key, dummy in TABLE if key != 'result')
+LISTS = ('findings', 'drift_found', 'drift_fixed', 'weakened', 'denials')
 
 
 def normalise(row):
     out = dict((c, row.get(c)) for c in COLUMNS)
-    for key in ('findings', 'drift_found', 'drift_fixed', 'weakened'):
+    for key in LISTS:
         value = out.get(key) or []
         out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
     out['host'] = str(out['host'])
@@ -43,15 +48,17 @@ def _cell(value):
     return '-' if value is None or value == '' else str(value)
 
 
+def _result(row):
+    return 'PASS' if row['pass'] else 'FAIL'
+
+
 def to_markdown(title, generated, rows):
     s = summary(rows)
     lines = ['# %s' % title, '', 'Generated %s: %d hosts, %d passed, %d failed.' % (
         generated, s['hosts'], s['passed'], s['failed']), '',
-        '| host | LSM | mode | config | policy | enforced | complain | drift found | drift fixed | weakened | result | findings |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|']
+        '| %s |' % ' | '.join(label for dummy, label in TABLE), '|%s' % ('---|' * len(TABLE))]
     for r in rows:
-        cells = [r['host'], r['lsm'], r['mode'], r['config'], r['policy'], r['enforced'], r['complain'],
-                 r['drift_found'], r['drift_fixed'], r['weakened'], 'PASS' if r['pass'] else 'FAIL', r['findings']]
+        cells = [_result(r) if key == 'result' else r[key] for key, dummy in TABLE]
         lines.append('| %s |' % ' | '.join(_cell(c).replace('|', '\\|') for c in cells))
     return '\n'.join(lines) + '\n'
 
@@ -86,14 +93,10 @@ def to_html(title, generated, rows):
             '<p class="counts"><span id="hosts">%d hosts</span><span id="passed">%d passed</span>'
             '<span id="failed">%d failed</span></p>' % (s['hosts'], s['passed'], s['failed']),
             '<p>Generated %s</p>' % escape(generated), '<table><thead><tr>']
-    labels = ('host', 'LSM', 'mode', 'config', 'policy', 'enforced', 'complain', 'drift found', 'drift fixed',
-              'weakened', 'result', 'findings')
-    body.append(''.join('<th>%s</th>' % escape(x) for x in labels) + '</tr></thead><tbody>')
+    body.append(''.join('<th>%s</th>' % escape(label) for dummy, label in TABLE) + '</tr></thead><tbody>')
     for r in rows:
-        cells = [r['host'], r['lsm'], r['mode'], r['config'], r['policy'], r['enforced'], r['complain'],
-                 r['drift_found'], r['drift_fixed'], r['weakened']]
-        row = ''.join('<td>%s</td>' % escape(_cell(c)) for c in cells)
-        row += '<td class="result">%s</td><td>%s</td>' % ('PASS' if r['pass'] else 'FAIL', escape(_cell(r['findings'])))
+        row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result'
+                      else '<td>%s</td>' % escape(_cell(r[key])) for key, dummy in TABLE)
         body.append('<tr class="%s">%s</tr>' % ('pass' if r['pass'] else 'fail', row))
     body.append('</tbody></table></body></html>')
     return head + '\n'.join(body) + '\n'

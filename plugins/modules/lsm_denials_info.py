@@ -190,6 +190,11 @@ denials:
       type: dict
       returned: when O(suggest=true)
       sample: {"kind": "boolean", "booleans": {"httpd_can_network_connect": true}, "detail": "..."}
+    text:
+      description: The group in one line (LSM, verdict, count, command and subject, permissions, object, fix kind),
+        as the fleet report's C(denials) column shows it.
+      type: str
+      sample: "selinux denied x2: nginx (httpd_t) getattr file /var/www/html/a.html [user_home_t] -> relabel to httpd_sys_content_t"
 records:
   description: The newest O(max_records) individual events, oldest first (same fields, without counts).
   returned: always
@@ -209,12 +214,19 @@ since:
   description: The oldest time reported, UTC ISO 8601.
   returned: always
   type: str
+read_at:
+  description: The managed host's clock when reading began, as V(@EPOCH); pass it as O(since) of the next read to
+    see only what happened in between (the tuning workflow reads its exercise windows this way).
+  returned: always
+  type: str
+  sample: "@1764330000.125"
 '''
 
 import glob
 import gzip
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
@@ -458,6 +470,7 @@ def main():
         if interpreter:
             respawn_module(interpreter)  # does not return
 
+    read_at = '@%.3f' % time.time()
     collector = dn.Collector(since=since, lsm=p['lsm'], include_allowed=p['include_allowed'], subjects=p['subjects'],
                              max_records=p['max_records'], max_groups=p['max_groups'])
     sources = plan_sources(module, since)
@@ -485,10 +498,12 @@ def main():
                     if rule else dict(kind='unknown', detail='no file rule derives from this event; review it')
         if advisor:
             warnings.extend(advisor.warnings)
+    for pub in public:
+        pub['text'] = dn.describe(pub)
     for w in warnings:
         module.warn(w)
     module.exit_json(changed=False, denials=public, records=list(collector.records), summary=collector.summary(),
-                     sources=[label for label, dummy, dummy2 in sources], since=dn.iso(since))
+                     sources=[label for label, dummy, dummy2 in sources], since=dn.iso(since), read_at=read_at)
 
 
 if __name__ == '__main__':

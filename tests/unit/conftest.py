@@ -10,3 +10,49 @@ os.symlink(ROOT, os.path.join(_TREE, 'ansible_collections', 'confine', 'lsm'))
 sys.path.insert(0, _TREE)
 if 'ansible_collections' in sys.modules:  # the ansible package's namespace was imported already
     sys.modules['ansible_collections'].__path__.insert(0, os.path.join(_TREE, 'ansible_collections'))
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+class ModuleExit(Exception):
+    """Raised by run_module's exit_json/fail_json stand-ins with the module's result."""
+
+    def __init__(self, result, failed):
+        Exception.__init__(self, result.get('msg', ''))
+        self.result = result
+        self.failed = failed
+
+
+def _run_module(main, args, check=False, diff=False, monkeypatch=None):
+    """Run a module's main() in-process with args; return its result dict (with 'failed' set on failure)."""
+    from ansible.module_utils import basic
+    full = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_remote_tmp='/tmp',
+                _ansible_keep_remote_files=False)
+    payload = json.dumps({'ANSIBLE_MODULE_ARGS': full}).encode()
+
+    def exit_json(self, **kwargs):
+        raise ModuleExit(kwargs, False)
+
+    def fail_json(self, msg='', **kwargs):
+        raise ModuleExit(dict(kwargs, msg=msg), True)
+
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', payload)
+    if hasattr(basic, '_ANSIBLE_PROFILE'):
+        monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    try:
+        main()
+    except ModuleExit as exc:
+        return dict(exc.result, failed=exc.failed)
+    raise AssertionError('the module returned without exit_json or fail_json')
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """run_module(main, args, check=False, diff=False) -> the module's result."""
+    def runner(main, args, check=False, diff=False):
+        return _run_module(main, args, check=check, diff=diff, monkeypatch=monkeypatch)
+    return runner
