@@ -16,10 +16,11 @@ from xml.sax.saxutils import escape, quoteattr
 # (key, label) of every column, in display order; 'result' (PASS/FAIL) is derived from the findings.
 TABLE = (('host', 'host'), ('lsm', 'LSM'), ('mode', 'mode'), ('config', 'config'), ('policy', 'policy'),
          ('enforced', 'enforced'), ('complain', 'complain'), ('drift_found', 'drift found'),
-         ('drift_fixed', 'drift fixed'), ('weakened', 'weakened'), ('denials', 'denials'), ('result', 'result'),
+         ('drift_fixed', 'drift fixed'), ('changes', 'changes'), ('weakened', 'weakened'), ('denials', 'denials'),
+         ('result', 'result'),
          ('findings', 'findings'))
 COLUMNS = tuple(key for key, dummy in TABLE if key != 'result')
-LISTS = ('findings', 'drift_found', 'drift_fixed', 'weakened', 'denials')
+LISTS = ('findings', 'drift_found', 'drift_fixed', 'changes', 'weakened', 'denials')
 
 
 def normalise(row):

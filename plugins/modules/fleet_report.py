@@ -25,7 +25,7 @@ options:
   results:
     description:
       - One dict per host with C(host) and, as known, C(lsm), C(mode), C(config), C(policy), C(enforced),
-        C(complain), C(drift_found), C(drift_fixed), C(weakened) (protection lowered, by whom and why),
+        C(complain), C(drift_found), C(drift_fixed), C(changes) (other changes made, such as rules added), C(weakened) (protection lowered, by whom and why),
         C(denials) (one line per denial group, from M(confine.lsm.lsm_denials_info)'s C(text)) and C(findings)
         (a host passes when it has none).
     type: list

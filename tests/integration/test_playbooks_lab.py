@@ -169,3 +169,60 @@ def test_selinux_role_reboots_only_when_allowed(lab, tmp_path):
     assert ssh('selinux', 'stat', '-c', '%C', '/etc/shadow').strip().split(':')[2] == 'shadow_t'
     with open(str(tmp_path / 'r2' / 'report.json')) as f:
         assert json.load(f)['summary']['failed'] == 0
+
+
+def fetch(host, path):
+    """The HTTP status nginx on host answers for path (from inside the VM)."""
+    code = ('import urllib.request, urllib.error\n'
+            'try:\n    print(urllib.request.urlopen("http://127.0.0.1/%s").status)\n'
+            'except urllib.error.HTTPError as e:\n    print(e.code)' % path)
+    return int(ssh(host, 'python3', '-c', code).strip())
+
+
+def test_tune_proposes_the_missing_rule_and_enforces(lab, tmp_path):
+    ssh('apparmor', 'sh', '-c', 'echo confine tuned > /srv/confine-tune.html && '
+        'ln -sf /srv/confine-tune.html /var/www/html/confine-tune.html')
+    assert fetch('apparmor', 'confine-tune.html') == 403  # the profile denies /srv
+    tune = ['-e', 'confine_hosts=apparmor', '-e', 'confine_tune_profile=nginx']
+    exercise = os.path.join(ROOT, PLAYS, 'tune-exercise.yml')
+    playbook(lab, 'tune.yml', *(tune + ['-e', 'confine_tune_exercise=%s' % exercise]),
+             report_dir=str(tmp_path / 't1'))
+    with open(str(tmp_path / 't1' / 'report.json')) as f:
+        row = json.load(f)['hosts'][0]
+    assert row['findings'] == [] and row['mode'] == 'nginx (enforce)', row
+    assert row['changes'] == ['/etc/apparmor.d/local/usr.sbin.nginx: + /srv/confine-tune.html r,'], row
+    assert row['weakened'] == ['nginx: enforce -> complain while tuning, enforce after'], row
+    assert any('/srv/confine-tune.html' in d for d in row['denials']), row
+    assert 'nginx (enforce)' in ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
+    assert '/srv/confine-tune.html r,' in ssh('apparmor', 'cat', '/etc/apparmor.d/local/usr.sbin.nginx')
+    assert fetch('apparmor', 'confine-tune.html') == 200  # served, in enforce mode
+
+    # an exercise that raises a new event every run: the gate refuses, rules and mode go back as they were
+    moving = os.path.join(ROOT, PLAYS, 'tune-exercise-moving.yml')
+    proc = playbook(lab, 'tune.yml', *(tune + ['-e', 'confine_tune_exercise=%s' % moving]), check=False,
+                    report_dir=str(tmp_path / 't2'))
+    assert proc.returncode != 0 and 'hosts falling short' in proc.stdout, proc.stdout[-3000:]
+    with open(str(tmp_path / 't2' / 'report.json')) as f:
+        row = json.load(f)['hosts'][0]
+    assert row['findings'] and all(f.startswith('still missing after the re-exercise: apparmor')
+                                   for f in row['findings']), row
+    assert row['changes'] == [] and row['mode'] == 'nginx (enforce)', row
+    local = ssh('apparmor', 'cat', '/etc/apparmor.d/local/usr.sbin.nginx')
+    assert '/srv/confine-tune.html r,' in local and 'confine-moving' not in local, local
+    assert 'nginx (enforce)' in ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
+
+
+def test_denials_playbook_reports_every_host(lab, tmp_path):
+    ssh('apparmor', 'sh', '-c', 'echo secret > /srv/confine-denied.txt && '
+        'ln -sf /srv/confine-denied.txt /var/www/html/confine-denied.txt')
+    assert fetch('apparmor', 'confine-denied.txt') == 403
+    playbook(lab, 'denials.yml', report_dir=str(tmp_path / 'd'))
+    with open(str(tmp_path / 'd' / 'report.json')) as f:
+        report = json.load(f)
+    assert report['title'] == 'confine.lsm denials report' and report['summary']['hosts'] == 2
+    aa = [h for h in report['hosts'] if h['lsm'] == 'apparmor'][0]
+    line = [d for d in aa['denials'] if '/srv/confine-denied.txt' in d]
+    assert line and line[0].startswith('apparmor denied') and line[0].endswith('rule /srv/confine-denied.txt r,'), aa
+    strict = playbook(lab, 'denials.yml', '-e', 'confine_denials_fail=true', check=False,
+                      report_dir=str(tmp_path / 'd2'))
+    assert strict.returncode != 0 and 'hosts falling short' in strict.stdout

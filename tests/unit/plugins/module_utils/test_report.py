@@ -39,7 +39,7 @@ def test_junit_is_valid_xml_with_one_case_per_host():
 
 def test_markdown_escapes_pipes_and_marks_results():
     md = rp.to_markdown('fleet', 'now', ROWS)
-    assert '| web1 | selinux | enforcing | enforcing | targeted | - | - | - | - | - | - | PASS | - |' in md
+    assert '| web1 | selinux | enforcing | enforcing | targeted | - | - | - | - | - | - | - | PASS | - |' in md
     assert 'odd<&>\\|name' in md and '| FAIL |' in md
 
 

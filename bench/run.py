@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""confine.lsm benchmark: the collection's modules against the ones people use today, side by side on the lab.
+
+    python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,enforce,fleet] [--quick]
+
+Boots its own lab (python -m lab up --name bench: a SELinux VM and an AppArmor VM, real kernels under qemu),
+runs every contender in alternating order inside each round, and writes bench/results/<time>.json and
+docs/performance.md (medians, ratios, targets). Times are the controller's wall time per task (a callback,
+bench/callback_plugins/bench_timer.py), so SSH round-trips and per-item loop costs count as they do for a user;
+resets between runs are not timed. The fleet case runs verify.yml against systemd containers (docker connection).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from lab import images  # noqa: E402  pylint: disable=wrong-import-position
+
+BENCH = os.path.join(ROOT, 'bench')
+LAB = 'bench'
+CASES = {
+    'booleans': ('plays/booleans.yml', ['sebool_persist', 'seboolean', 'raw'], 'bench_names'),
+    'profiles': ('plays/profiles.yml', ['apparmor_profile_mode', 'aa_enforce', 'raw'], 'bench_files'),
+    'fcontexts': ('plays/fcontexts.yml', ['selinux_fcontext', 'sefcontext', 'raw'], 'bench_count'),
+}
+PEER = {'booleans': 'ansible.posix.seboolean (loop)', 'profiles': 'aa-enforce (command loop, as CIS roles do)',
+        'fcontexts': 'community.general.sefcontext (loop)'}
+FLOOR = {'booleans': 'one `setsebool -P` with all N (command)',
+         'profiles': 'one `apparmor_parser -r` with all K files (command)',
+         'fcontexts': 'one `semanage import` with all M rules (command)'}
+# Benign booleans to flip (off by default in Debian's reference policy; none touches SSH, logins or policy loads).
+BOOL_PREFIXES = ('httpd_', 'ftpd_', 'samba_', 'nfs_', 'rsync_', 'squid_', 'tftp_', 'git_', 'postgresql_',
+                 'mysql_', 'cron_', 'spamd_', 'named_', 'exim_', 'openvpn_', 'cdrecord_', 'puppet_', 'xen_')
+# Run on the AppArmor VM: profile files whose first profile is loaded in the kernel (not the lab's nginx, not
+# unconfined stubs), one path a line.
+DISCOVER_PROFILES = r'''
+import os, re
+loaded = set(l.rsplit(' (', 1)[0] for l in open('/sys/kernel/security/apparmor/profiles'))
+for n in sorted(os.listdir('/etc/apparmor.d')):
+    p = os.path.join('/etc/apparmor.d', n)
+    if not os.path.isfile(p) or n == 'usr.sbin.nginx':
+        continue
+    t = open(p, errors='replace').read()
+    if 'unconfined' in t:
+        continue
+    names = re.findall(r'(?m)^\s*profile\s+(\S+)', t) or re.findall(r'(?m)^\s*(/\S+)\s[^\n]*\{', t)
+    if names and names[0].strip('"') in loaded:
+        print(p)
+'''
+BOOL_AVOID = ('deny', 'secure', 'ssh', 'login', 'unconfined', 'execmem', 'execstack', 'use_')
+
+
+def log(msg):
+    sys.stderr.write('[bench %s] %s\n' % (time.strftime('%H:%M:%S'), msg))
+    sys.stderr.flush()
+
+
+class Bench(object):
+
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix='confine-bench-')
+        coll = os.path.join(ROOT, '.cache', 'collections')
+        os.makedirs(os.path.join(coll, 'ansible_collections', 'confine'), exist_ok=True)
+        link = os.path.join(coll, 'ansible_collections', 'confine', 'lsm')
+        if not os.path.islink(link):
+            os.symlink(ROOT, link)
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=coll,
+                        ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, 'callback_plugins'),
+                        ANSIBLE_CALLBACKS_ENABLED='bench_timer', ANSIBLE_HOST_KEY_CHECKING='False',
+                        ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')
+        self.inventory = None
+        self.rows = []
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+    def run(self, argv, check=True, env=None, stdin=None):
+        proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, input=stdin,
+                              universal_newlines=True, env=env or self.env, check=False)
+        if check and proc.returncode != 0:
+            raise SystemExit('%s failed (rc=%d):\n%s' % (' '.join(argv), proc.returncode, proc.stdout[-5000:]))
+        return proc
+
+    def playbook(self, play, extra, check=True, inventory=None, forks=None):
+        times = os.path.join(self.tmp, 'times.json')
+        if os.path.exists(times):
+            os.unlink(times)
+        varfile = os.path.join(self.tmp, 'extra.json')
+        with open(varfile, 'w') as f:
+            json.dump(extra, f)
+        argv = ['ansible-playbook', '-i', inventory or self.inventory, '-e', '@' + varfile, play]
+        if forks:
+            argv += ['--forks', str(forks)]
+        env = dict(self.env, BENCH_TIMES=times)
+        t0 = time.time()
+        proc = self.run(argv, check=check, env=env)
+        wall = time.time() - t0
+        tasks = []
+        if os.path.exists(times):
+            with open(times) as f:
+                tasks = json.load(f)
+        return wall, tasks, proc
+
+    def lab_up(self):
+        proc = self.run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', self.args.suite])
+        self.inventory = proc.stdout.strip().splitlines()[-1]
+        log('lab up: %s' % self.inventory)
+
+    def ssh(self, host, *command, **kw):
+        return self.run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host] + list(command), **kw).stdout
+
+    # -- discovery ----------------------------------------------------------------------------------------------
+    def booleans(self, n):
+        if not hasattr(self, '_bools'):
+            found = []
+            for line in self.ssh('selinux', 'getsebool', '-a').splitlines():
+                parts = line.split(' --> ')
+                if len(parts) == 2 and parts[1].strip() == 'off' and parts[0].startswith(BOOL_PREFIXES) \
+                        and not any(a in parts[0] for a in BOOL_AVOID):
+                    found.append(parts[0].strip())
+            self._bools = sorted(found)
+            log('%d candidate booleans' % len(self._bools))
+        if len(self._bools) < n:
+            raise SystemExit('only %d benign booleans are off on the lab VM; %d asked' % (len(self._bools), n))
+        return self._bools[:n]
+
+    def profiles(self, k):
+        if not hasattr(self, '_files'):
+            self._files = self.ssh('apparmor', 'python3', '-', stdin=DISCOVER_PROFILES).split()
+            log('%d loaded profile files' % len(self._files))
+        if len(self._files) < k:
+            raise SystemExit('only %d loaded profiles on the lab VM; %d asked' % (len(self._files), k))
+        return self._files[:k]
+
+    # -- cases --------------------------------------------------------------------------------------------------
+    def item_case(self, case, sizes):
+        play, contenders, key = CASES[case]
+        play = os.path.join(BENCH, play)
+        for size in sizes:
+            value = {'booleans': self.booleans, 'profiles': self.profiles}.get(case, lambda n: n)(size)
+            for rnd in range(self.args.runs):
+                order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
+                for contender in order:
+                    for phase, reset in (('change', True), ('nochange', False)):
+                        if case == 'fcontexts' and contender == 'raw' and phase == 'nochange':
+                            continue  # semanage import -a fails on existing rules: the floor has no no-op form
+                        extra = {'bench_contender': contender, 'bench_reset': reset, key: value}
+                        wall, tasks, dummy = self.playbook(play, extra)
+                        task = [t for t in tasks if t['name'] == 'BENCH %s' % contender][0]
+                        res = task['results'][0] if task['results'] else {}
+                        if res.get('failed'):
+                            raise SystemExit('%s %s failed: %s' % (case, contender, res.get('msg')))
+                        row = dict(case=case, size=size, contender=contender, phase=phase, round=rnd,
+                                   seconds=task['seconds'], playbook_wall=round(wall, 2), result=res)
+                        self.rows.append(row)
+                        log('%s n=%d %s %s: %.1f s %s' % (case, size, contender, phase, task['seconds'],
+                                                           json.dumps(res, sort_keys=True)))
+
+    def enforce_case(self):
+        extra = os.path.join(ROOT, 'playbooks', 'vars', 'lab.yml')
+        enforce = os.path.join(ROOT, 'playbooks', 'enforce.yml')
+        lower = os.path.join(ROOT, 'playbooks', 'lab-lower.yml')
+        vars_ = {'confine_report_dir': os.path.join(self.tmp, 'report')}
+        with open(extra) as f:
+            import yaml  # pylint: disable=import-outside-toplevel
+            vars_.update(yaml.safe_load(f))
+        self.playbook(enforce, vars_)  # converge once (untimed)
+        for rnd in range(self.args.runs):
+            for phase in (('compliant', 'needs_every_fix') if rnd % 2 == 0 else ('needs_every_fix', 'compliant')):
+                if phase == 'needs_every_fix':
+                    self.playbook(lower, vars_)
+                wall, dummy, dummy2 = self.playbook(enforce, vars_)
+                self.rows.append(dict(case='enforce', size=2, contender='enforce.yml', phase=phase, round=rnd,
+                                      seconds=round(wall, 2)))
+                log('enforce.yml %s (2 VMs): %.1f s' % (phase, wall))
+
+    def fleet_case(self, sizes, forks_list):
+        image = 'confine-lsm/%s:latest' % self.args.suite
+        names = []
+        try:
+            for i in range(max(sizes)):
+                name = 'confine-bench-%02d' % i
+                self.run(['docker', 'rm', '-f', name], check=False)
+                self.run(['docker', 'run', '-d', '--name', name, '--cgroupns', 'host', '--tmpfs', '/run',
+                          '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', image, '/sbin/init'])
+                names.append(name)
+            time.sleep(5)
+            for size in sizes:
+                inv = os.path.join(self.tmp, 'fleet-%d.json' % size)
+                with open(inv, 'w') as f:
+                    json.dump({'all': {'hosts': dict((n, {'ansible_connection': 'community.docker.docker',
+                                                          'ansible_python_interpreter': '/usr/bin/python3'})
+                                                     for n in names[:size])}}, f)
+                for rnd in range(self.args.runs):
+                    for forks in (forks_list if rnd % 2 == 0 else list(reversed(forks_list))):
+                        wall, dummy, proc = self.playbook(
+                            os.path.join(ROOT, 'playbooks', 'verify.yml'),
+                            {'confine_report_dir': os.path.join(self.tmp, 'fleet-report')},
+                            check=False, inventory=inv, forks=forks)
+                        if 'PLAY RECAP' not in proc.stdout:
+                            raise SystemExit('verify.yml did not run on the fleet:\n%s' % proc.stdout[-3000:])
+                        self.rows.append(dict(case='fleet', size=size, contender='verify.yml forks=%d' % forks,
+                                              phase='verify', round=rnd, seconds=round(wall, 2), forks=forks))
+                        log('verify.yml on %d containers, forks=%d: %.1f s' % (size, forks, wall))
+        finally:
+            for name in names:
+                self.run(['docker', 'rm', '-f', name], check=False)
+
+    # -- output -------------------------------------------------------------------------------------------------
+    def med(self, case, size, contender, phase):
+        values = [r['seconds'] for r in self.rows if (r['case'], r['size'], r['contender'], r['phase']) ==
+                  (case, size, contender, phase)]
+        return statistics.median(values) if values else None
+
+    def results(self, started):
+        versions = {}
+        for name in ('ansible-core', 'ansible', 'molecule'):
+            proc = self.run([sys.executable, '-m', 'pip', 'show', name], check=False)
+            for line in proc.stdout.splitlines():
+                if line.startswith('Version:'):
+                    versions[name] = line.split(':', 1)[1].strip()
+        proc = self.run(['ansible-galaxy', 'collection', 'list', '--format', 'json'], check=False)
+        try:
+            for dummy, colls in json.loads(proc.stdout[proc.stdout.index('{'):]).items():
+                for coll in ('ansible.posix', 'community.general', 'community.docker'):
+                    if coll in colls:
+                        versions[coll] = colls[coll]['version']
+        except ValueError:
+            pass
+        with open('/proc/cpuinfo') as f:
+            cpu = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')]
+        return dict(started=started, finished=datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'),
+                    machine=dict(host=platform.node(), cpus=os.cpu_count(), cpu=cpu[0] if cpu else None,
+                                 kernel=platform.release(), python=platform.python_version(),
+                                 lab='Debian %s VMs under qemu (%s)' % (self.args.suite, self.accel())),
+                    versions=versions, runs=self.args.runs, rows=self.rows)
+
+    def accel(self):
+        try:
+            with open(os.path.join(os.path.expanduser('~'), '.local', 'state', 'confine-lsm', 'lab', LAB,
+                                   'state.json')) as f:
+                return json.load(f).get('accel', 'tcg')
+        except (IOError, OSError, ValueError):
+            return 'software emulation (TCG) unless KVM works'
+
+    def markdown(self, data):
+        out = ['# Performance', '',
+               'Written by `python3 bench/run.py` (see [bench](../bench/run.py)); do not edit by hand. Medians of '
+               '%d rounds; contenders alternate inside each round. Times are the controller\'s wall time for the '
+               'task(s) doing the work (SSH round-trips included, resets excluded).' % data['runs'], '',
+               '- Run: %s to %s on %s (%s CPUs: %s), kernel %s' % (
+                   data['started'], data['finished'], data['machine']['host'], data['machine']['cpus'],
+                   data['machine']['cpu'], data['machine']['kernel']),
+               '- Lab: %s' % data['machine']['lab'],
+               '- Versions: %s' % ', '.join('%s %s' % kv for kv in sorted(data['versions'].items())), '']
+        targets = []
+        for case in ('booleans', 'profiles', 'fcontexts'):
+            sizes = sorted(set(r['size'] for r in self.rows if r['case'] == case))
+            if not sizes:
+                continue
+            ours, peer, floor = CASES[case][1]
+            out += ['## %s' % case.capitalize(), '',
+                    'Ours: `confine.lsm.%s` (one task). Peer: %s. Floor: %s.' % (ours, PEER[case], FLOOR[case]), '',
+                    '| N | contender | change (s) | no change (s) | peer / ours (change) | ours / floor (change) | '
+                    'peer / ours (no change) | ours: commits or parser calls (change / no change) |',
+                    '|---|---|---|---|---|---|---|---|']
+            for size in sizes:
+                for contender in (ours, peer, floor):
+                    ch, no = self.med(case, size, contender, 'change'), self.med(case, size, contender, 'nochange')
+                    cells = [str(size), contender, fmt(ch), fmt(no), '', '', '', '']
+                    if contender == ours:
+                        pch, pno = self.med(case, size, peer, 'change'), self.med(case, size, peer, 'nochange')
+                        fch = self.med(case, size, floor, 'change')
+                        cells[4] = ratio(pch, ch)
+                        cells[5] = ratio(ch, fch)
+                        cells[6] = ratio(pno, no)
+                        cells[7] = '%s / %s' % (self.work(case, size, 'change'), self.work(case, size, 'nochange'))
+                    out.append('| %s |' % ' | '.join(cells))
+            big = sizes[-1]
+            ch, no = self.med(case, big, ours, 'change'), self.med(case, big, ours, 'nochange')
+            pch, pno = self.med(case, big, peer, 'change'), self.med(case, big, peer, 'nochange')
+            fch = self.med(case, big, floor, 'change')
+            floor_limit = {'booleans': 1.3, 'profiles': 1.5}.get(case)
+            targets.append(('%s N=%d: at least 10x faster than the peer when changing' % (case, big),
+                            ratio(pch, ch), bool(ch and pch and pch / ch >= 10)))
+            if floor_limit:
+                targets.append(('%s N=%d: within %.1fx of the floor' % (case, big, floor_limit), ratio(ch, fch),
+                                bool(ch and fch and ch / fch <= floor_limit)))
+            if case != 'profiles':
+                targets.append(('%s N=%d: no-change run under 1/10 of the peer\'s no-op' % (case, big),
+                                ratio(pno, no), bool(no and pno and pno / no >= 10)))
+            targets.append(('%s: no-change runs make zero commits / parser loads' % case,
+                            self.work(case, big, 'nochange'), self.work(case, big, 'nochange') == '0'))
+            out.append('')
+        enf = [r for r in self.rows if r['case'] == 'enforce']
+        if enf:
+            out += ['## The enforce playbook (both lab VMs, whole `ansible-playbook` wall time)', '',
+                    '| host state | median (s) |', '|---|---|',
+                    '| already compliant (the drift check a fleet pays every run) | %s |'
+                    % fmt(self.med('enforce', 2, 'enforce.yml', 'compliant')),
+                    '| needs every fix (after `playbooks/lab-lower.yml`) | %s |'
+                    % fmt(self.med('enforce', 2, 'enforce.yml', 'needs_every_fix')), '']
+        fleet = [r for r in self.rows if r['case'] == 'fleet']
+        if fleet:
+            sizes = sorted(set(r['size'] for r in fleet))
+            forks = sorted(set(r['forks'] for r in fleet))
+            out += ['## Fleet scale: verify.yml against systemd containers', '',
+                    'Debian %s systemd containers on this machine, docker connection (no SSH). Their kernel '
+                    'enforces no MAC, so every host is reported as failing: the run exercises the same tasks and '
+                    'the report, which is what is timed.' % self.args.suite, '',
+                    '| hosts | %s | marginal s/host (forks %d) |' % (' | '.join('forks %d (s)' % f for f in forks),
+                                                                       forks[-1]),
+                    '|---|%s---|' % ('---|' * len(forks))]
+            for size in sizes:
+                cells = [fmt(self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')) for f in forks]
+                first = self.med('fleet', sizes[0], 'verify.yml forks=%d' % forks[-1], 'verify')
+                here = self.med('fleet', size, 'verify.yml forks=%d' % forks[-1], 'verify')
+                marginal = fmt((here - first) / (size - sizes[0])) if size != sizes[0] else '-'
+                out.append('| %d | %s | %s |' % (size, ' | '.join(cells), marginal))
+            out.append('')
+        if targets:
+            out += ['## Targets (issue 6), from this run', '', '| target | measured | met |', '|---|---|---|']
+            out += ['| %s | %s | %s |' % (t, m, 'yes' if ok else '**no**') for t, m, ok in targets]
+            out.append('')
+        return '\n'.join(out)
+
+    def work(self, case, size, phase):
+        key = 'parser_calls' if case == 'profiles' else 'commits'
+        values = sorted(set(str(r['result'].get(key)) for r in self.rows
+                            if (r['case'], r['size'], r['contender'], r['phase']) ==
+                            (case, size, CASES[case][1][0], phase)))
+        return ','.join(values) or '-'
+
+
+def fmt(value):
+    return '-' if value is None else '%.1f' % value
+
+
+def ratio(a, b):
+    return '-' if not a or not b else '%.1fx' % (a / b)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--cases', default='booleans,profiles,fcontexts,enforce,fleet')
+    parser.add_argument('--booleans', default='1,5,20')
+    parser.add_argument('--profiles', default='1,10,30')
+    parser.add_argument('--fcontexts', default='1,10,30')
+    parser.add_argument('--fleet', default='1,10,50')
+    parser.add_argument('--forks', default='5,50')
+    parser.add_argument('--suite', default='bookworm', choices=images.SUITES)
+    parser.add_argument('--keep-lab', action='store_true', help='leave the bench lab running')
+    parser.add_argument('--out', default=os.path.join(BENCH, 'results'))
+    parser.add_argument('--doc', default=os.path.join(ROOT, 'docs', 'performance.md'))
+    args = parser.parse_args()
+    sizes = lambda text: [int(x) for x in text.split(',') if x]  # noqa: E731
+    cases = [c for c in args.cases.split(',') if c]
+    bench = Bench(args)
+    started = datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
+    try:
+        if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
+            bench.lab_up()
+        for case in ('booleans', 'profiles', 'fcontexts'):
+            if case in cases:
+                bench.item_case(case, sizes(getattr(args, case)))
+        if 'enforce' in cases:
+            bench.enforce_case()
+        if 'fleet' in cases:
+            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
+    finally:
+        if not args.keep_lab:
+            bench.run([sys.executable, '-m', 'lab', 'down', '--name', LAB], check=False)
+    data = bench.results(started)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, '%s.json' % started.replace(':', ''))
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.makedirs(os.path.dirname(args.doc), exist_ok=True)
+    with open(args.doc, 'w') as f:
+        f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(path, ROOT))
+    log('wrote %s and %s' % (path, args.doc))
+
+
+if __name__ == '__main__':
+    main()
