@@ -99,6 +99,13 @@ tier_containers() {
     echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
     notes+=("fedora NOT RUN: image unavailable")
   fi
+  # bad input, faults (SIGKILL, read-only, disk full) and concurrent runs against one container
+  if run_step "reliability catalogue (tests/reliability)" reliability \
+      pytest -q -p no:cacheprovider -rA tests/reliability; then
+    notes+=("reliability: $(grep -Eo '[0-9]+ passed' "$LOGS/reliability.log" | tail -1), table in tests/output/reliability.md")
+  else
+    ok=1; notes+=("reliability FAILED")
+  fi
   record_result containers $ok "${notes[*]}" "${notes[*]}; see $LOGS" "$t0"
 }
 

@@ -11,9 +11,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+
+FAULT_ENV = 'CONFINE_TEST_FAULT'
+
+
+def fault_point(name):
+    """Fault-injection hook for the reliability tests: the process kills itself (SIGKILL) at the point named by
+    $CONFINE_TEST_FAULT. Without that variable (every real run) it does nothing."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def split_lines(text):
@@ -53,7 +64,9 @@ def write_atomic(module, path, text, mode=0o644):
             os.fsync(f.fileno())
         if not os.path.exists(real):
             os.chmod(tmp, mode)
+        fault_point('write:before-rename')
         module.atomic_move(tmp, real, unsafe_writes=False)
+        fault_point('write:after-rename')
     except BaseException:  # atomic_move reports failures with fail_json (SystemExit)
         if os.path.exists(tmp):
             os.unlink(tmp)

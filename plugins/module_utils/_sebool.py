@@ -13,6 +13,8 @@ __metaclass__ = type
 import difflib
 import os
 
+from ansible_collections.confine.lsm.plugins.module_utils import _files
+
 try:
     import selinux
     import semanage
@@ -144,8 +146,10 @@ class Store(object):
             semanage.semanage_bool_key_free(key)
             semanage.semanage_bool_free(record)
         semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
+        _files.fault_point('sebool:before-commit')
         if semanage.semanage_commit(self.handle) < 0:
             raise BoolError('the policy store transaction failed to commit; the store is unchanged')
+        _files.fault_point('sebool:after-commit')
 
 
 def runtime_values(names):

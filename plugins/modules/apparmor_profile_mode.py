@@ -254,6 +254,8 @@ class Runner(object):
                     _files.write_atomic(self.module, item['path'], item['new_text'])
                 done.append(item)
                 self.set_links(item)
+                _files.fault_point('aa:between-files')
+            _files.fault_point('aa:before-load')
             self.load(changed)
         except (IOError, OSError) as exc:
             self.restore(done)

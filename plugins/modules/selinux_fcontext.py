@@ -278,6 +278,7 @@ def main():
     if lines and not module.check_mode:
         semanage = module.get_bin_path('semanage', required=True)
         argv = [semanage, 'import', '-S', store] + ([] if p['reload'] else ['-N'])
+        _files.fault_point('fcontext:before-import')
         rc, out, err = module.run_command(argv, data='\n'.join(lines) + '\n', binary_data=False)
         if rc != 0:
             result.update(changes=[], commits=0)
@@ -286,6 +287,8 @@ def main():
 
     relabelled = []
     if restorecon:
+        if not module.check_mode:
+            _files.fault_point('fcontext:before-restorecon')
         argv = [restorecon, '-R', '-v'] + (['-n'] if module.check_mode else []) + ['--'] + paths
         rc, out, err = module.run_command(argv)
         if rc != 0:

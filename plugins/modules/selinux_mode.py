@@ -325,6 +325,7 @@ def main():
     if plan['runtime_action']:
         result['changed'] = True
         if not module.check_mode:
+            _files.fault_point('mode:before-runtime')
             set_runtime(module, plan['runtime_action'], result)
     if p['fix_kernel_args']:
         fixed = fix_kernel_args(module, kargs, p['state'], result)

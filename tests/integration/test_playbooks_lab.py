@@ -226,3 +226,20 @@ def test_denials_playbook_reports_every_host(lab, tmp_path):
     strict = playbook(lab, 'denials.yml', '-e', 'confine_denials_fail=true', check=False,
                       report_dir=str(tmp_path / 'd2'))
     assert strict.returncode != 0 and 'hosts falling short' in strict.stdout
+
+
+def test_reboot_in_the_middle_of_a_run(lab, tmp_path):
+    """Reliability: the SELinux host reboots while enforce.yml runs; it comes back enforcing and a rerun converges."""
+    import subprocess as sp
+    ssh('selinux', 'setsebool', 'httpd_can_network_connect', 'off')  # something for the run to fix
+    argv = ['ansible-playbook', '-i', lab, '-e', '@playbooks/vars/lab.yml', '-e', 'confine_hosts=selinux',
+            '-e', 'confine_report_dir=%s' % (tmp_path / 'm1'), 'playbooks/enforce.yml']
+    run_proc = sp.Popen(argv, cwd=ROOT, stdout=sp.PIPE, stderr=sp.STDOUT, universal_newlines=True)
+    time.sleep(40)  # inside the run: facts gathered, the role's first tasks running
+    reboot_and_wait('selinux')
+    out = run_proc.communicate()[0]
+    assert ssh('selinux', 'getenforce').strip() == 'Enforcing', out[-2000:]
+    playbook(lab, 'enforce.yml', '-e', 'confine_hosts=selinux', report_dir=str(tmp_path / 'm2'))
+    with open(str(tmp_path / 'm2' / 'report.json')) as f:
+        assert json.load(f)['summary']['failed'] == 0
+    assert ssh('selinux', 'getsebool', 'httpd_can_network_connect').strip().endswith('on')

@@ -1,0 +1,127 @@
+"""Reliability catalogue: one container holding the real SELinux user-land (offline policy store), AppArmor's parser
+and profiles, plus a read-only mount and a tiny filesystem; modules run through ansible-playbook with the docker
+connection. Every case's outcome is written to tests/output/reliability.md (docs/reliability.md is a copy of it).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+from lab import images, util  # noqa: E402  pylint: disable=wrong-import-position
+
+NAME = 'confine-reliability'
+OUT = os.path.join(ROOT, 'tests', 'output', 'reliability.md')
+_ROWS = []
+
+
+def sh(argv, check=True, **kw):
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=False, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError('%s failed (rc=%d): %s' % (' '.join(argv), proc.returncode, proc.stdout[-3000:]))
+    return proc
+
+
+class Host(object):
+    """The container, and ways to run a module task or a command in it."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.workdir = workdir
+        self.inventory = os.path.join(workdir, 'inventory.json')
+        with open(self.inventory, 'w') as f:
+            json.dump({'all': {'hosts': {name: {'ansible_connection': 'community.docker.docker',
+                                                'ansible_python_interpreter': '/usr/bin/python3'}}}}, f)
+        coll = os.path.join(ROOT, '.cache', 'collections')
+        os.makedirs(os.path.join(coll, 'ansible_collections', 'confine'), exist_ok=True)
+        link = os.path.join(coll, 'ansible_collections', 'confine', 'lsm')
+        if not os.path.islink(link):
+            os.symlink(ROOT, link)
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=coll, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
+                        ANSIBLE_NOCOLOR='1', ANSIBLE_LOAD_CALLBACK_PLUGINS='1')
+
+    def exec(self, *argv, check=True, stdin=None):
+        return sh(['docker', 'exec', '-i', self.name] + list(argv), check=check, input=stdin).stdout
+
+    def write(self, path, text):
+        self.exec('sh', '-c', 'cat > "$1"', '-', path, stdin=text)
+
+    def read(self, path):
+        return self.exec('cat', path)
+
+    def task(self, module, args, check=False, env=None, diff=False):
+        """Run one module task; returns its result dict (with 'failed' and 'msg' when it failed)."""
+        task = {'name': 'case', module: args, 'check_mode': check, 'diff': diff}
+        if env:
+            task['environment'] = env
+        play = [{'hosts': 'all', 'gather_facts': False, 'tasks': [task]}]
+        path = os.path.join(self.workdir, 'play.json')
+        with open(path, 'w') as f:
+            json.dump(play, f)
+        proc = sh(['ansible-playbook', '-i', self.inventory, path], check=False, env=self.env)
+        try:
+            data = json.loads(proc.stdout[proc.stdout.index('{'):])
+            return data['plays'][0]['tasks'][0]['hosts'][self.name]
+        except (ValueError, KeyError, IndexError):
+            raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (proc.returncode,
+                                                                                   proc.stdout[-3000:]))
+
+    def snapshot(self, *paths):
+        """What a case must leave as it was: file bytes, the policy store's local changes, profile files."""
+        files = self.exec('sh', '-c', 'for f in "$@"; do [ -e "$f" ] && sha256sum "$f" || echo "absent $f"; done; '
+                          'ls -la "$@" 2>/dev/null | sort; ls -A /etc/selinux /etc/apparmor.d /etc/apparmor.d/local '
+                          '/mnt/ro /mnt/tiny 2>/dev/null', '-', *paths, check=False)
+        store = self.exec('semanage', 'export')
+        return files + '\n--store--\n' + store
+
+
+@pytest.fixture(scope='session')
+def host():
+    util.ensure_dockerd()
+    tag = images.container_tag('bookworm')
+    if not sh(['docker', 'image', 'inspect', tag], check=False).returncode == 0:
+        images.build_container('bookworm')
+    workdir = tempfile.mkdtemp(prefix='confine-rel-')
+    ro = os.path.join(workdir, 'ro')
+    os.makedirs(ro)
+    with open(os.path.join(ro, 'config'), 'w') as f:
+        f.write('SELINUX=permissive\nSELINUXTYPE=default\n')
+    sh(['docker', 'rm', '-f', NAME], check=False)
+    sh(['docker', 'run', '-d', '--name', NAME, '-v', '%s:/mnt/ro:ro' % ro,
+        '--mount', 'type=tmpfs,destination=/mnt/tiny,tmpfs-size=65536', tag, 'sleep', 'infinity'])
+    try:
+        yield Host(NAME, workdir)
+    finally:
+        sh(['docker', 'rm', '-f', NAME], check=False)
+
+
+def record(area, case, outcome):
+    """A row of the reliability table (the test asserts; this says what was seen)."""
+    _ROWS.append((area, case, outcome))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == 'call' and report.failed:
+        _ROWS.append(('FAILED', report.nodeid.split('::')[-1], 'the test failed: see the test log'))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _ROWS:
+        return
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    lines = ['# Reliability catalogue', '',
+             'Written by `pytest tests/reliability` (part of the test command) on %s; do not edit by hand. Each row '
+             'is a hostile case, run against a container that holds the real SELinux user-land (an offline policy '
+             'store) and AppArmor parser, or in-process; the test asserts what the row says.' %
+             time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), '',
+             '| area | case | what happened |', '|---|---|---|']
+    lines += ['| %s | %s | %s |' % tuple(str(c).replace('|', '\\|').replace('\n', ' ') for c in row)
+              for row in _ROWS]
+    with open(OUT, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
