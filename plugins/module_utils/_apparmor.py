@@ -302,6 +302,15 @@ BLOCK_BEGIN = '# BEGIN confine.lsm managed rules: reviewed, do not edit by hand'
 BLOCK_END = '# END confine.lsm managed rules'
 
 
+# apparmor_parser's notes that say nothing about the profile (a container has no AppArmor kernel interface).
+_PARSER_NOISE = re.compile(r'^(Cache read/write disabled|Warning: unable to find a suitable fs in /proc/mounts).*$\n?', re.M)
+
+
+def parser_message(text):
+    """apparmor_parser's output without the lines that only describe the machine, stripped."""
+    return _PARSER_NOISE.sub('', text or '').strip()
+
+
 def local_include(text):
     """(target, match) of the first local include (local/NAME) of a profile text, or (None, None)."""
     m = _LOCAL_INCLUDE.search(text)

@@ -205,7 +205,7 @@ class LocalRules(object):
                 f.write(copy.encode('utf-8', 'surrogateescape'))
             rc, out, err = self.module.run_command([self.parser, '-Q', '-K', '--base', self.dir, tmp_profile])
             if rc != 0:
-                msg = (err or out).strip().replace(tmp_profile, path).replace(tmp_local, self.result['local_file'])
+                msg = aa.parser_message(err or out).replace(tmp_profile, path).replace(tmp_local, self.result['local_file'])
                 self.fail('the profile does not compile with these rules; nothing was changed. apparmor_parser '
                           'said: %s' % msg)
         finally:

@@ -238,7 +238,7 @@ class Runner(object):
             self.result['parser_calls'] += 1
             rc, out, err = self.module.run_command(argv)
             if rc != 0:
-                msg = (err or out).strip()
+                msg = aa.parser_message(err or out)
                 for tmp, real in mapping.items():
                     msg = msg.replace(tmp, real)
                 self.fail('the new profile text does not compile; nothing was changed. apparmor_parser said: %s' % msg)

@@ -347,13 +347,15 @@ class SELinuxAdvisor:
         if rc in ('constraint', 'rbac', 'bounds'):
             return dict(base, kind='constraint', detail='denied by a %s, not by a missing allow rule; a module '
                         'cannot simply allow it: review the domain or the labels' % rc)
-        if group.get('class') in dn.FILE_CLASSES and group.get('path_is_full') and group.get('object'):
+        if group.get('class') in dn.FILE_CLASSES and group.get('target_type'):
             candidates = self.candidate_types(group)
             if candidates:
+                where = group.get('object') if group.get('path_is_full') else \
+                    'the %s file named %r (the record holds its name, not its path)' % (
+                        group['target_type'], group.get('object') or '?')
                 return dict(base, kind='fcontext', candidate_types=candidates,
                             detail='label %s with a type %s may access this way (narrowest first), using '
-                                   'confine.lsm.selinux_fcontext and restorecon'
-                                   % (group['object'], group['subject_type']))
+                                   'confine.lsm.selinux_fcontext and restorecon' % (where, group['subject_type']))
         if rc == 'terule':
             return dict(base, kind='module', rule=rule,
                         detail='no boolean or file type allows this; a reviewed policy module would '

@@ -53,7 +53,9 @@ class Host(object):
         self.exec('sh', '-c', 'cat > "$1"', '-', path, stdin=text)
 
     def read(self, path):
-        return self.exec('cat', path)
+        """The file's text, byte for byte (no newline translation: CRLF stays CRLF)."""
+        proc = subprocess.run(['docker', 'exec', self.name, 'cat', path], stdout=subprocess.PIPE, check=True)
+        return proc.stdout.decode('utf-8', 'surrogateescape')
 
     def task(self, module, args, check=False, env=None, diff=False):
         """Run one module task; returns its result dict (with 'failed' and 'msg' when it failed)."""
@@ -75,7 +77,7 @@ class Host(object):
     def snapshot(self, *paths):
         """What a case must leave as it was: file bytes, the policy store's local changes, profile files."""
         files = self.exec('sh', '-c', 'for f in "$@"; do [ -e "$f" ] && sha256sum "$f" || echo "absent $f"; done; '
-                          'ls -la "$@" 2>/dev/null | sort; ls -A /etc/selinux /etc/apparmor.d /etc/apparmor.d/local '
+                          '[ $# -gt 0 ] && ls -la -- "$@" 2>/dev/null | sort; ls -A /etc/selinux /etc/apparmor.d /etc/apparmor.d/local '
                           '/mnt/ro /mnt/tiny 2>/dev/null', '-', *paths, check=False)
         store = self.exec('semanage', 'export')
         return files + '\n--store--\n' + store
