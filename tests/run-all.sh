@@ -44,6 +44,11 @@ run_step() {  # run_step LABEL LOGNAME cmd...  -> prints the log tail on failure
 }
 
 # shellcheck disable=SC2317  # invoked through run_step
+lint_docs() {
+  (cd "$LOGS" && antsibull-docs lint-collection-docs --plugin-docs "$ROOT/.cache/collections/ansible_collections/confine/lsm")
+}
+
+# shellcheck disable=SC2317  # invoked through run_step
 check_docs() {
   local m r
   for m in plugins/modules/*.py; do
@@ -64,6 +69,7 @@ tier_lint() {
   run_step "ansible-test sanity" sanity bash tests/sanity.sh || ok=1
   run_step "ansible-doc renders every module and role" ansible-doc check_docs || ok=1
   run_step "changelog fragments" changelog antsibull-changelog lint || ok=1
+  run_step "antsibull-docs lint (every plugin's documentation)" antsibull-docs lint_docs || ok=1
   record_result lint $ok "ansible-lint, sanity, ansible-doc, changelog" "see $LOGS" "$t0"
 }
 
@@ -105,6 +111,13 @@ tier_containers() {
     notes+=("reliability: $(grep -Eo '[0-9]+ passed' "$LOGS/reliability.log" | tail -1), table in tests/output/reliability.md")
   else
     ok=1; notes+=("reliability FAILED")
+  fi
+  # the built tarball installed into a fresh path: every module and role from it; ansible-builder's context
+  if run_step "installed collection and execution environment (tests/ecosystem)" ecosystem \
+      pytest -q -p no:cacheprovider -rA tests/ecosystem; then
+    notes+=("ecosystem: $(grep -Eo '[0-9]+ passed' "$LOGS/ecosystem.log" | tail -1)")
+  else
+    ok=1; notes+=("ecosystem FAILED")
   fi
   record_result containers $ok "${notes[*]}" "${notes[*]}; see $LOGS" "$t0"
 }

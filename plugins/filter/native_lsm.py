@@ -17,7 +17,7 @@ description:
     (C(security=selinux), or an C(lsm=) list naming selinux and not apparmor). A host booted for SELinux stays a
     SELinux host while SELinux is disabled - that is drift to correct, not a reason to switch to AppArmor.
   - V(apparmor) otherwise (Debian, Ubuntu, SUSE).
-  - The roles M(confine.lsm.confine_enforce) and M(confine.lsm.confine_verify) use it when their LSM is V(auto).
+  - The roles C(confine.lsm.confine_enforce) and C(confine.lsm.confine_verify) use it when their LSM is V(auto).
 author:
   - confine.lsm maintainers (@confine-lsm)
 options:
