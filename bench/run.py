@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""confine.lsm benchmark: the collection's modules against the ones people use today, side by side on the lab.
+"""confine.lsm benchmark (run it with python3): the collection's modules against the ones people use today, side by side on the lab.
 
     python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,enforce,fleet] [--quick]
 
@@ -161,8 +160,8 @@ class Bench(object):
                         row = dict(case=case, size=size, contender=contender, phase=phase, round=rnd,
                                    seconds=task['seconds'], playbook_wall=round(wall, 2), result=res)
                         self.rows.append(row)
-                        log('%s n=%d %s %s: %.1f s %s' % (case, size, contender, phase, task['seconds'],
-                                                           json.dumps(res, sort_keys=True)))
+                        log('%s n=%d %s %s: %.1f s %s' % (
+                            case, size, contender, phase, task['seconds'], json.dumps(res, sort_keys=True)))
 
     def enforce_case(self):
         extra = os.path.join(ROOT, 'playbooks', 'vars', 'lab.yml')
@@ -316,8 +315,8 @@ class Bench(object):
                     'Debian %s systemd containers on this machine, docker connection (no SSH). Their kernel '
                     'enforces no MAC, so every host is reported as failing: the run exercises the same tasks and '
                     'the report, which is what is timed.' % self.args.suite, '',
-                    '| hosts | %s | marginal s/host (forks %d) |' % (' | '.join('forks %d (s)' % f for f in forks),
-                                                                       forks[-1]),
+                    '| hosts | %s | marginal s/host (forks %d) |' % (
+                        ' | '.join('forks %d (s)' % f for f in forks), forks[-1]),
                     '|---|%s---|' % ('---|' * len(forks))]
             for size in sizes:
                 cells = [fmt(self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')) for f in forks]
@@ -338,6 +337,10 @@ class Bench(object):
                             if (r['case'], r['size'], r['contender'], r['phase']) ==
                             (case, size, CASES[case][1][0], phase)))
         return ','.join(values) or '-'
+
+
+def sizes(text):
+    return [int(x) for x in text.split(',') if x]
 
 
 def fmt(value):
@@ -362,7 +365,6 @@ def main():
     parser.add_argument('--out', default=os.path.join(BENCH, 'results'))
     parser.add_argument('--doc', default=os.path.join(ROOT, 'docs', 'performance.md'))
     args = parser.parse_args()
-    sizes = lambda text: [int(x) for x in text.split(',') if x]  # noqa: E731
     cases = [c for c in args.cases.split(',') if c]
     bench = Bench(args)
     started = datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')

@@ -3,7 +3,7 @@
 # that path). Ignore files stay empty: every finding is fixed, not ignored.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DEST=$ROOT/.cache/sanity/ansible_collections/confine/lsm
+DEST=${CONFINE_SANITY_DIR:-$ROOT/.cache/sanity}/ansible_collections/confine/lsm
 mkdir -p "$DEST"
 rsync -a --delete --exclude .git --exclude .venv --exclude .cache --exclude tests/output --exclude '__pycache__' \
   --exclude .pytest_cache "$ROOT/" "$DEST/"

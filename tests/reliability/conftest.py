@@ -71,8 +71,8 @@ class Host(object):
             data = json.loads(proc.stdout[proc.stdout.index('{'):])
             return data['plays'][0]['tasks'][0]['hosts'][self.name]
         except (ValueError, KeyError, IndexError):
-            raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (proc.returncode,
-                                                                                   proc.stdout[-3000:]))
+            raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (
+                proc.returncode, proc.stdout[-3000:]))
 
     def snapshot(self, *paths):
         """What a case must leave as it was: file bytes, the policy store's local changes, profile files."""

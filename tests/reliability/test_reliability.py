@@ -33,9 +33,8 @@ def refused(host, module, args, named, area, case, paths=(), check_mode=False):
 # ---------------------------------------------------------------- bad input
 
 def test_unknown_booleans_mixed_with_valid_ones(host):
-    refused(host, 'confine.lsm.sebool_persist', {'booleans': {'httpd_can_network_connect': True,
-                                                               'confine_no_such_bool': True}},
-            'confine_no_such_bool', 'bad input', 'unknown boolean mixed with a valid one (none applied)')
+    mixed = {'booleans': {'httpd_can_network_connect': True, 'confine_no_such_bool': True}}
+    refused(host, 'confine.lsm.sebool_persist', mixed, 'confine_no_such_bool', 'bad input', 'unknown boolean mixed with a valid one (none applied)')
 
 
 def test_boolean_value_that_is_not_a_boolean(host):
@@ -306,7 +305,10 @@ def test_two_runs_at_once(host):
         value = rnd == 0
         a = threading.Thread(target=run, args=('a', {'httpd_can_sendmail': value}))
         b = threading.Thread(target=run, args=('b', {'httpd_enable_cgi': value}))
-        a.start(); b.start(); a.join(); b.join()  # noqa: E702
+        for t in (a, b):
+            t.start()
+        for t in (a, b):
+            t.join()
         store_ok(host)
         for key, name in (('a', 'httpd_can_sendmail'), ('b', 'httpd_enable_cgi')):
             res = results[key]
