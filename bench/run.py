@@ -368,29 +368,35 @@ def main():
     cases = [c for c in args.cases.split(',') if c]
     bench = Bench(args)
     started = datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
+    path = os.path.join(args.out, '%s.json' % started.replace(':', ''))
+
+    def save():
+        """Results so far (each case adds its rows): a long run that is stopped keeps what it measured."""
+        data = bench.results(started)
+        os.makedirs(args.out, exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.makedirs(os.path.dirname(args.doc), exist_ok=True)
+        with open(args.doc, 'w') as f:
+            f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(path, ROOT))
+        log('wrote %s and %s' % (path, args.doc))
+
     try:
+        if 'fleet' in cases:  # containers only: quick, and first so that a stopped run still has it
+            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
+            save()
         if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
             bench.lab_up()
         for case in ('booleans', 'profiles', 'fcontexts'):
             if case in cases:
                 bench.item_case(case, sizes(getattr(args, case)))
+                save()
         if 'enforce' in cases:
             bench.enforce_case()
-        if 'fleet' in cases:
-            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
+            save()
     finally:
         if not args.keep_lab:
             bench.run([sys.executable, '-m', 'lab', 'down', '--name', LAB], check=False)
-    data = bench.results(started)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, '%s.json' % started.replace(':', ''))
-    with open(path, 'w') as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.makedirs(os.path.dirname(args.doc), exist_ok=True)
-    with open(args.doc, 'w') as f:
-        f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(path, ROOT))
-    log('wrote %s and %s' % (path, args.doc))
-
 
 if __name__ == '__main__':
     main()

@@ -422,9 +422,10 @@ class SELinuxAdvisor:
         found = [t for t, perms in granted.items() if wanted <= perms and t in file_types
                  and t != group.get('target_type')]
         usage = self.fcontext_usage()
-        # the subject's own family first, content types first, then the types the policy labels most paths
-        # with (the general-purpose one, not a single package's), then the fewest granted permissions
-        found.sort(key=lambda t: (not t.startswith(prefix), 'content' not in t, -usage.get(t, 0), len(granted[t]), t))
+        # least power: the subject's own family first, content types first, then the fewest granted permissions
+        # (read-only before read-write), then the types the policy labels most paths with (the general-purpose
+        # one, not a single package's)
+        found.sort(key=lambda t: (not t.startswith(prefix), 'content' not in t, len(granted[t]), -usage.get(t, 0), t))
         return found[:5]
 
     def fcontext_usage(self):
