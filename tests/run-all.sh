@@ -141,26 +141,34 @@ tier_vms() {
     tail -n 40 "$LOGS/vm-images.log"; record vms FAILED "VM image build" $((SECONDS - t0)); return
   fi
   grep -E "ready|cached" "$LOGS/vm-images.log"
-  # Three jobs at once (four VMs): Molecule on bookworm with each LSM, and the fleet playbooks and roles on a
-  # trixie lab (tests/integration/test_playbooks_lab.py: drift, verify, profile deployment, reboot path).
-  say "molecule vm_selinux, vm_apparmor and the fleet-playbook test, in parallel (logs: $LOGS/{molecule-vm_*,playbooks-lab}.log)"
+  # Four jobs at once (five VMs): Molecule on bookworm with each LSM, the fleet playbooks and roles on a
+  # trixie lab (tests/integration/test_playbooks_lab.py: drift, verify, profile deployment, tune, denials), and
+  # its reboot tests on a second trixie lab with the SELinux host only.
+  say "molecule vm_selinux, vm_apparmor and the fleet-playbook tests, in parallel (logs: $LOGS/{molecule-vm_*,playbooks-lab,playbooks-reboot}.log)"
   molecule_run vm_selinux > "$LOGS/molecule-vm_selinux.log" 2>&1 & local p1=$!
   molecule_run vm_apparmor > "$LOGS/molecule-vm_apparmor.log" 2>&1 & local p2=$!
-  pytest -q -p no:cacheprovider -rA tests/integration/test_playbooks_lab.py > "$LOGS/playbooks-lab.log" 2>&1 & local p3=$!
-  local r1=0 r2=0 r3=0
+  pytest -q -p no:cacheprovider -rA -k "not reboot" tests/integration/test_playbooks_lab.py \
+    > "$LOGS/playbooks-lab.log" 2>&1 & local p3=$!
+  CONFINE_TEST_PLAYBOOKS_LAB=playbooks-reboot CONFINE_TEST_PLAYBOOKS_LSM=selinux \
+    pytest -q -p no:cacheprovider -rA -k reboot tests/integration/test_playbooks_lab.py \
+    > "$LOGS/playbooks-reboot.log" 2>&1 & local p4=$!
+  local r1=0 r2=0 r3=0 r4=0
   wait $p1 || r1=$?
   wait $p2 || r2=$?
   wait $p3 || r3=$?
+  wait $p4 || r4=$?
+  r3=$((r3 + r4))
   for s in vm_selinux vm_apparmor; do
     echo "--- $s: PLAY RECAP and testinfra"; grep -A3 "PLAY RECAP" "$LOGS/molecule-$s.log" | tail -n 4
     grep -E "^[0-9]+ passed|passed in|failed" "$LOGS/molecule-$s.log" | tail -n 2
   done
-  echo "--- fleet playbooks and roles on a trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-lab.log" | tail -n 8
+  echo "--- fleet playbooks and roles on a trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-lab.log" | tail -n 10
+  echo "--- reboot paths on a second trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-reboot.log" | tail -n 4
   [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
   [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
-  [ $r3 = 0 ] || { echo "fleet playbook test FAILED:"; tail -n 80 "$LOGS/playbooks-lab.log"; }
+  [ $r3 = 0 ] || { echo "fleet playbook tests FAILED:"; tail -n 60 "$LOGS/playbooks-lab.log" "$LOGS/playbooks-reboot.log"; }
   record_result vms $((r1 + r2 + r3)) \
-    "vm_selinux + vm_apparmor on bookworm (roles, idempotence, module tests, verify); fleet playbooks on trixie ($(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-lab.log" | tail -1))" \
+    "vm_selinux + vm_apparmor on bookworm (roles, idempotence, module tests, verify); fleet playbooks on trixie ($(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-lab.log" | tail -1); reboot paths $(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-reboot.log" | tail -1))" \
     "selinux rc=$r1 apparmor rc=$r2 playbooks rc=$r3; see $LOGS" "$t0"
 }
 

@@ -14,8 +14,10 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = 'playbooks'
+LAB = os.environ.get('CONFINE_TEST_PLAYBOOKS_LAB', 'playbooks')
 SUITE = os.environ.get('CONFINE_TEST_PLAYBOOKS_SUITE', 'trixie')
+# the reboot tests need only the SELinux host: tests/run-all.sh runs them on a second lab, beside the others
+LSMS = os.environ.get('CONFINE_TEST_PLAYBOOKS_LSM', 'selinux,apparmor')
 PLAYS = os.path.join('tests', 'integration', 'lab_plays')
 MARKER = '# confine.lsm drift test: this comment must survive'
 
@@ -30,7 +32,7 @@ def run(argv, check=True, **kw):
 
 @pytest.fixture(scope='module')
 def lab():
-    proc = run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', SUITE])
+    proc = run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', SUITE, '--lsm', LSMS])
     inventory = proc.stdout.strip().splitlines()[-1]
     yield inventory
     run([sys.executable, '-m', 'lab', 'down', '--name', LAB], check=False)
