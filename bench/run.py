@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -184,6 +185,11 @@ class Bench(object):
     def fleet_case(self, sizes, forks_list):
         image = 'confine-lsm/%s:latest' % self.args.suite
         names = []
+        # Each systemd container takes inotify instances; the default 128 per user stops the 25th or so from
+        # booting (it exits at once with 255). Raise the limit for the run.
+        with open('/proc/sys/fs/inotify/max_user_instances') as f:
+            if int(f.read()) < 8192:
+                self.run(['sysctl', '-q', '-w', 'fs.inotify.max_user_instances=8192'])
         try:
             for i in range(max(sizes)):
                 name = 'confine-bench-%02d' % i
@@ -192,6 +198,9 @@ class Bench(object):
                           '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', image, '/sbin/init'])
                 names.append(name)
             time.sleep(5)
+            running = self.run(['docker', 'ps', '--filter', 'name=confine-bench-', '--format', '{{.Names}}']).stdout.split()
+            if sorted(running) != sorted(names):
+                raise SystemExit('only %d of %d fleet containers are running' % (len(running), len(names)))
             for size in sizes:
                 inv = os.path.join(self.tmp, 'fleet-%d.json' % size)
                 with open(inv, 'w') as f:
@@ -204,8 +213,9 @@ class Bench(object):
                             os.path.join(ROOT, 'playbooks', 'verify.yml'),
                             {'confine_report_dir': os.path.join(self.tmp, 'fleet-report')},
                             check=False, inventory=inv, forks=forks)
-                        if 'PLAY RECAP' not in proc.stdout:
-                            raise SystemExit('verify.yml did not run on the fleet:\n%s' % proc.stdout[-3000:])
+                        if 'PLAY RECAP' not in proc.stdout or 'unreachable=0' not in proc.stdout \
+                                or re.search(r'unreachable=[1-9]', proc.stdout):
+                            raise SystemExit('verify.yml did not reach every host:\n%s' % proc.stdout[-3000:])
                         self.rows.append(dict(case='fleet', size=size, contender='verify.yml forks=%d' % forks,
                                               phase='verify', round=rnd, seconds=round(wall, 2), forks=forks))
                         log('verify.yml on %d containers, forks=%d: %.1f s' % (size, forks, wall))

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: apparmor_local_rules
 short_description: Keep reviewed rules in an AppArmor profile's local include, compiled before they land, reloaded live
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Manages one block of rules, between C(# BEGIN confine.lsm managed rules) and C(# END confine.lsm managed rules)
     markers, in the local include of a profile (the file its C(include if exists <local/NAME>) line names, under
