@@ -392,9 +392,6 @@ def main():
         log('wrote %s and %s' % (path, args.doc))
 
     try:
-        if 'fleet' in cases:  # containers only: quick, and first so that a stopped run still has it
-            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
-            save()
         if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
             bench.lab_up()
         for case in ('booleans', 'profiles', 'fcontexts'):
@@ -403,6 +400,9 @@ def main():
                 save()
         if 'enforce' in cases:
             bench.enforce_case()
+            save()
+        if 'fleet' in cases:
+            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
             save()
     finally:
         if not args.keep_lab:

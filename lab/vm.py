@@ -157,33 +157,45 @@ class VM:
     def alive(self):
         return bool(self.pid) and pid_is_ours(self.pid, self.disk)
 
-    def ssh_argv(self, argv, connect_timeout=10):
+    def ssh_argv(self, argv, connect_timeout=30):
         return ["ssh", "-F", "/dev/null", "-i", self.key, "-p", str(self.port),
                 "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", "UserKnownHostsFile=" + self.known_hosts, "-o", "HostKeyAlias=" + HOSTKEY_ALIAS,
                 "-o", "ConnectTimeout=%d" % connect_timeout, "-o", "ServerAliveInterval=10",
                 "-o", "LogLevel=ERROR", "root@127.0.0.1"] + ([shlex.join(argv)] if argv else [])
 
+    # ssh's own failures (exit 255) that a loaded machine causes and a retry cures; "Permission denied" is not one.
+    TRANSIENT = ("timed out", "banner exchange", "Connection refused", "Connection reset", "closed by remote host")
+
+    def _ssh_run(self, argv, connect_timeout=30, attempts=5, capture=True):
+        """Run argv over SSH; retry ssh's transient failures (an emulated guest under load answers late)."""
+        for attempt in range(attempts):
+            proc = subprocess.run(self.ssh_argv(argv, connect_timeout=connect_timeout), check=False,
+                                  stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, universal_newlines=True, stdin=subprocess.DEVNULL)
+            if proc.returncode != 255 or not any(t in proc.stderr for t in self.TRANSIENT):
+                return proc
+            time.sleep(5 * (attempt + 1))
+        return proc
+
     def ssh(self, argv, check=True):
-        proc = subprocess.run(self.ssh_argv(argv), check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, stdin=subprocess.DEVNULL)
+        proc = self._ssh_run(argv)
         if check and proc.returncode != 0:
             raise util.LabError("%s: %s failed (rc=%d): %s" % (self.name, shlex.join(argv), proc.returncode,
                                                                proc.stderr.strip()[-2000:]))
         return proc.stdout
 
-    def can_login(self, connect_timeout=10):
+    def can_login(self, connect_timeout=30, attempts=5):
         """True when `true` runs over SSH with the current key."""
-        return subprocess.run(self.ssh_argv(["true"], connect_timeout=connect_timeout), check=False,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              stdin=subprocess.DEVNULL).returncode == 0
+        return self._ssh_run(["true"], connect_timeout=connect_timeout, attempts=attempts,
+                             capture=False).returncode == 0
 
     def wait_ssh(self, timeout=600):
         started = time.time()
         while time.time() - started < timeout:
             if not self.alive():
                 raise util.LabError("%s: qemu exited while booting; see %s" % (self.name, self.console))
-            if self.can_login(connect_timeout=5):
+            if self.can_login(connect_timeout=5, attempts=1):
                 util.say("%s: SSH up after %.0f s" % (self.name, time.time() - started))
                 return
             time.sleep(3)
