@@ -19,6 +19,11 @@ CFG = 'SELINUX=permissive\nSELINUXTYPE=default\n'
 BROKEN = 'profile confine-broken /usr/bin/confine-broken {\n  /etc/hosts rz,\n}\n'
 
 
+def to_complain(profile):
+    """apparmor_profile_mode arguments that lower a profile to complain (allowed), so that it is rewritten."""
+    return {'profiles': [profile], 'mode': 'complain', 'allow_weaken': True}
+
+
 def refused(host, module, args, named, area, case, paths=(), check_mode=False):
     """The task fails, its message names `named`, and nothing in the snapshot changed."""
     before = host.snapshot(*paths)
@@ -82,9 +87,8 @@ def test_profile_matching_several_files(host):
 def test_profile_that_fails_to_compile(host):
     host.write('/etc/apparmor.d/confine-broken', BROKEN)
     try:
-        refused(host, 'confine.lsm.apparmor_profile_mode', {'profiles': ['confine-broken'], 'mode': 'complain',
-                                                            'allow_weaken': True},
-                'does not compile', 'bad input', 'profile that fails to compile (mode change)')
+        refused(host, 'confine.lsm.apparmor_profile_mode', to_complain('confine-broken'), 'does not compile',
+                'bad input', 'profile that fails to compile (mode change)')
     finally:
         host.exec('rm', '-f', '/etc/apparmor.d/confine-broken')
 
@@ -93,9 +97,8 @@ def test_profile_file_that_is_a_symlink(host):
     host.write('/root/confine-real', 'profile confine-link /usr/bin/confine-link {\n  /etc/hosts r,\n}\n')
     host.exec('ln', '-sf', '/root/confine-real', '/etc/apparmor.d/confine-link')
     try:
-        refused(host, 'confine.lsm.apparmor_profile_mode', {'profiles': ['confine-link'], 'mode': 'complain',
-                                                            'allow_weaken': True},
-                'symlink', 'bad input', 'profile file that is a symlink', paths=['/root/confine-real'])
+        refused(host, 'confine.lsm.apparmor_profile_mode', to_complain('confine-link'), 'symlink',
+                'bad input', 'profile file that is a symlink', paths=['/root/confine-real'])
     finally:
         host.exec('rm', '-f', '/etc/apparmor.d/confine-link', '/root/confine-real')
 
@@ -340,9 +343,8 @@ def host_task_copy(host, key, module, args):
 def test_without_apparmor_parser(host):
     host.exec('mv', '/usr/sbin/apparmor_parser', '/usr/sbin/apparmor_parser.hidden')
     try:
-        refused(host, 'confine.lsm.apparmor_profile_mode', {'profiles': ['nginx'], 'mode': 'complain',
-                                                            'allow_weaken': True},
-                'apparmor_parser not found', 'missing tools', 'host without apparmor_parser')
+        refused(host, 'confine.lsm.apparmor_profile_mode', to_complain('nginx'), 'apparmor_parser not found',
+                'missing tools', 'host without apparmor_parser')
     finally:
         host.exec('mv', '/usr/sbin/apparmor_parser.hidden', '/usr/sbin/apparmor_parser')
 
