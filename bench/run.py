@@ -80,6 +80,7 @@ class Bench(object):
                         ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')
         self.inventory = None
         self.rows = []
+        self.checkpoint = None
 
     # -- plumbing -----------------------------------------------------------------------------------------------
     def run(self, argv, check=True, env=None, stdin=None):
@@ -163,6 +164,8 @@ class Bench(object):
                         self.rows.append(row)
                         log('%s n=%d %s %s: %.1f s %s' % (
                             case, size, contender, phase, task['seconds'], json.dumps(res, sort_keys=True)))
+                if self.checkpoint:
+                    self.checkpoint()  # each finished round is kept, even if the run is stopped later
 
     def enforce_case(self):
         extra = os.path.join(ROOT, 'playbooks', 'vars', 'lab.yml')
@@ -391,6 +394,7 @@ def main():
             f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(path, ROOT))
         log('wrote %s and %s' % (path, args.doc))
 
+    bench.checkpoint = save
     try:
         if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
             bench.lab_up()
