@@ -420,5 +420,6 @@ def main():
         if not args.keep_lab:
             bench.run([sys.executable, '-m', 'lab', 'down', '--name', LAB], check=False)
 
+
 if __name__ == '__main__':
     main()

@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import difflib
 import os
+import time
 
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 
@@ -99,7 +100,11 @@ class Store(object):
         if semanage.semanage_is_managed(self.handle) != 1:
             raise BoolError('the SELinux policy store %s is not managed by libsemanage (is the policy installed?)'
                             % (store or 'from /etc/selinux/config'))
-        if semanage.semanage_connect(self.handle) < 0:
+        try:
+            connected = semanage.semanage_connect(self.handle) >= 0
+        except OSError:
+            connected = False
+        if not connected:
             raise BoolError('could not connect to the SELinux policy store %s (are you root?)'
                             % (store or 'from /etc/selinux/config'))
 
@@ -130,10 +135,24 @@ class Store(object):
             semanage.semanage_bool_key_free(key)
         return found
 
+    def begin(self, lock_wait=300):
+        """Begin a transaction; while another process holds the store's lock (libsemanage raises EAGAIN), wait."""
+        deadline = time.time() + lock_wait
+        while True:
+            try:
+                if semanage.semanage_begin_transaction(self.handle) >= 0:
+                    return
+                why = 'libsemanage refused'
+            except OSError as exc:
+                why = str(exc)
+            if time.time() >= deadline:
+                raise BoolError('could not begin a policy store transaction within %d s: another process holds '
+                                'the store lock (%s); nothing was changed' % (lock_wait, why))
+            time.sleep(2)
+
     def commit(self, changes, reload_policy):
         """Modify every boolean in changes in one transaction and commit once."""
-        if semanage.semanage_begin_transaction(self.handle) < 0:
-            raise BoolError('could not begin a policy store transaction (another process may hold its lock)')
+        self.begin()
         for name, value in sorted(changes.items()):
             rc, key = semanage.semanage_bool_key_create(self.handle, name)
             rc, record = semanage.semanage_bool_create(self.handle)
@@ -147,7 +166,11 @@ class Store(object):
             semanage.semanage_bool_free(record)
         semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
         _files.fault_point('sebool:before-commit')
-        if semanage.semanage_commit(self.handle) < 0:
+        try:
+            rc = semanage.semanage_commit(self.handle)
+        except OSError as exc:
+            raise BoolError('the policy store transaction failed to commit (%s); the store is unchanged' % exc)
+        if rc < 0:
             raise BoolError('the policy store transaction failed to commit; the store is unchanged')
         _files.fault_point('sebool:after-commit')
 
