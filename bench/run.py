@@ -111,8 +111,13 @@ class Bench(object):
                 tasks = json.load(f)
         return wall, tasks, proc
 
-    def lab_up(self):
-        proc = self.run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', self.args.suite])
+    def lab_up(self, cases):
+        lsms = set()
+        for case in cases:
+            lsms.update({'booleans': ['selinux'], 'fcontexts': ['selinux'], 'profiles': ['apparmor'],
+                         'enforce': ['selinux', 'apparmor']}.get(case, []))
+        proc = self.run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', self.args.suite,
+                         '--lsm', ','.join(sorted(lsms))])
         self.inventory = proc.stdout.strip().splitlines()[-1]
         log('lab up: %s' % self.inventory)
 
@@ -405,7 +410,7 @@ def main():
     bench.checkpoint = save
     try:
         if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
-            bench.lab_up()
+            bench.lab_up(cases)
         for case in ('booleans', 'profiles', 'fcontexts'):
             if case in cases:
                 bench.item_case(case, sizes(getattr(args, case)))
