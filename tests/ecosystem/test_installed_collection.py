@@ -88,7 +88,9 @@ def test_execution_environment_renders_and_declares_the_dependencies(installed, 
     shutil.copy(tarball, str(tmp_path))
     shutil.copy(os.path.join(ROOT, 'execution-environment.yml'), str(tmp_path))
     run(['ansible-builder', 'create', '-f', 'execution-environment.yml', '--context', 'ctx'], cwd=str(tmp_path))
-    containerfile = (tmp_path / 'ctx' / 'Containerfile').read_text()
+    # Containerfile for podman, Dockerfile for docker (ansible-builder picks the runtime it finds)
+    name = 'Containerfile' if (tmp_path / 'ctx' / 'Containerfile').exists() else 'Dockerfile'
+    containerfile = (tmp_path / 'ctx' / name).read_text()
     assert 'ansible-galaxy collection install' in containerfile or 'install-from-bindep' in containerfile
     reqs = (tmp_path / 'ctx' / '_build' / 'requirements.yml').read_text()
     assert os.path.basename(tarball) in reqs and (tmp_path / 'ctx' / '_build' / os.path.basename(tarball)).exists()
