@@ -278,6 +278,7 @@ class Bench(object):
                    data['started'], data['finished'], data['machine']['host'], data['machine']['cpus'],
                    data['machine']['cpu'], data['machine']['kernel']),
                '- Lab: %s' % data['machine']['lab'],
+               '- Conditions: %s' % (self.args.note or 'the machine ran nothing else'),
                '- Versions: %s' % ', '.join('%s %s' % kv for kv in sorted(data['versions'].items())), '']
         targets = []
         for case in ('booleans', 'profiles', 'fcontexts'):
@@ -390,7 +391,19 @@ def main():
     parser.add_argument('--keep-lab', action='store_true', help='leave the bench lab running')
     parser.add_argument('--out', default=os.path.join(BENCH, 'results'))
     parser.add_argument('--doc', default=os.path.join(ROOT, 'docs', 'performance.md'))
+    parser.add_argument('--note', default='', help='a line for the doc (conditions of the run)')
+    parser.add_argument('--render', metavar='RESULTS_JSON',
+                        help='only write the doc again from a results file (with --note, say how it was measured)')
     args = parser.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            data = json.load(f)
+        args.runs = data['runs']
+        bench = Bench(args)
+        bench.rows = data['rows']
+        with open(args.doc, 'w') as f:
+            f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(args.render, ROOT))
+        return
     cases = [c for c in args.cases.split(',') if c]
     bench = Bench(args)
     started = datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')

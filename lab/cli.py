@@ -47,8 +47,11 @@ def host_vars(machine):
         "ansible_port": machine.port,
         "ansible_user": "root",
         "ansible_ssh_private_key_file": machine.key,
+        # keepalives: behind qemu's port forward a rebooting guest never closes the TCP connection, so without
+        # them a run whose host reboots under it waits forever instead of failing as unreachable
         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o HostKeyAlias=%s -o StrictHostKeyChecking=yes "
-                                   "-o IdentitiesOnly=yes" % (machine.known_hosts, vm.HOSTKEY_ALIAS),
+                                   "-o IdentitiesOnly=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4"
+                                   % (machine.known_hosts, vm.HOSTKEY_ALIAS),
         "ansible_python_interpreter": "/usr/bin/python3",
         "confine_lab_lsm": machine.lsm,
     }

@@ -239,7 +239,11 @@ def test_reboot_in_the_middle_of_a_run(lab, tmp_path):
     run_proc = sp.Popen(argv, cwd=ROOT, stdout=sp.PIPE, stderr=sp.STDOUT, universal_newlines=True)
     time.sleep(40)  # inside the run: facts gathered, the role's first tasks running
     reboot_and_wait('selinux')
-    out = run_proc.communicate()[0]
+    try:
+        out = run_proc.communicate(timeout=600)[0]  # the interrupted run ends (unreachable), it must not hang
+    except sp.TimeoutExpired:
+        run_proc.kill()
+        raise AssertionError('the run whose host rebooted under it did not end within 600 s')
     assert ssh('selinux', 'getenforce').strip() == 'Enforcing', out[-2000:]
     playbook(lab, 'enforce.yml', '-e', 'confine_hosts=selinux', report_dir=str(tmp_path / 'm2'))
     with open(str(tmp_path / 'm2' / 'report.json')) as f:
