@@ -156,12 +156,13 @@ class LocalRules(object):
         ref = self.p['profile']
         if any(c in ref for c in '*?['):
             self.fail('profile %r is a glob; name one profile' % ref)
+        files = aa.profile_files(self.dir)
         try:
-            paths, dummy = aa.resolve([ref], aa.profile_files(self.dir), self.dir)
+            paths, dummy = aa.resolve([ref], files, self.dir)
         except aa.ProfileError as exc:
             self.fail('%s; nothing was changed' % to_native(exc))
         path = paths[0]
-        text = _files.read_text(path)
+        text = files[path]  # read once, by profile_files
         target, dummy = aa.local_include(text)
         self.result['profile_file'] = path
         if not target:
@@ -211,9 +212,9 @@ class LocalRules(object):
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
-    def reload(self, path, old_local, local):
+    def reload(self, path, text, old_local, local):
         argv = [self.parser, '-r', '-W', '--base', self.dir]
-        if self.result['loaded_mode'] == 'complain' and aa.file_mode(_files.read_text(path)) != 'complain':
+        if self.result['loaded_mode'] == 'complain' and aa.file_mode(text) != 'complain':
             argv.append('-C')  # loaded in complain by aa-complain or force-complain: keep it so
         rc, out, err = self.module.run_command(argv + [path])
         if rc != 0:
@@ -255,7 +256,7 @@ class LocalRules(object):
             except (IOError, OSError) as exc:
                 self.fail('cannot write %s: %s (nothing was changed)' % (local, to_native(exc)))
             if self.result['reloaded']:
-                self.reload(path, old_local, local)
+                self.reload(path, text, old_local, local)
         self.result['changed'] = changed
         if changed and self.module._diff:
             self.result['diff'] = dict(before_header=local, after_header=local, before=old_local or '',
