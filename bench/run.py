@@ -22,7 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from lab import images  # noqa: E402  pylint: disable=wrong-import-position
+from lab import images, util  # noqa: E402  pylint: disable=wrong-import-position
 
 BENCH = os.path.join(ROOT, 'bench')
 LAB = 'bench'
@@ -70,12 +70,7 @@ class Bench(object):
     def __init__(self, args):
         self.args = args
         self.tmp = tempfile.mkdtemp(prefix='confine-bench-')
-        coll = os.path.join(ROOT, '.cache', 'collections')
-        os.makedirs(os.path.join(coll, 'ansible_collections', 'confine'), exist_ok=True)
-        link = os.path.join(coll, 'ansible_collections', 'confine', 'lsm')
-        if not os.path.islink(link):
-            os.symlink(ROOT, link)
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=coll,
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=util.checkout_collections_path(),
                         ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, 'callback_plugins'),
                         ANSIBLE_CALLBACKS_ENABLED='bench_timer', ANSIBLE_HOST_KEY_CHECKING='False',
                         ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')

@@ -97,3 +97,15 @@ def ensure_dockerd():
             break
         time.sleep(1)
     raise LabError("dockerd did not start; see %s" % log)
+
+
+def checkout_collections_path():
+    """A collections path where ansible finds this checkout as confine.lsm (a symlink under .cache, as
+    tests/run-all.sh makes it); returns the path for ANSIBLE_COLLECTIONS_PATH."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    coll = os.path.join(root, ".cache", "collections")
+    os.makedirs(os.path.join(coll, "ansible_collections", "confine"), exist_ok=True)
+    link = os.path.join(coll, "ansible_collections", "confine", "lsm")
+    if not os.path.islink(link):
+        os.symlink(root, link)
+    return coll

@@ -38,12 +38,8 @@ class Host(object):
         with open(self.inventory, 'w') as f:
             json.dump({'all': {'hosts': {name: {'ansible_connection': 'community.docker.docker',
                                                 'ansible_python_interpreter': '/usr/bin/python3'}}}}, f)
-        coll = os.path.join(ROOT, '.cache', 'collections')
-        os.makedirs(os.path.join(coll, 'ansible_collections', 'confine'), exist_ok=True)
-        link = os.path.join(coll, 'ansible_collections', 'confine', 'lsm')
-        if not os.path.islink(link):
-            os.symlink(ROOT, link)
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=coll, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=util.checkout_collections_path(),
+                        ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
                         ANSIBLE_NOCOLOR='1', ANSIBLE_LOAD_CALLBACK_PLUGINS='1')
 
     def exec(self, *argv, check=True, stdin=None):
@@ -63,8 +59,8 @@ class Host(object):
         if env:
             task['environment'] = env
         play = [{'hosts': 'all', 'gather_facts': False, 'tasks': [task]}]
-        path = os.path.join(self.workdir, 'play.json')
-        with open(path, 'w') as f:
+        fd, path = tempfile.mkstemp(prefix='play-', suffix='.json', dir=self.workdir)  # own file: runs may overlap
+        with os.fdopen(fd, 'w') as f:
             json.dump(play, f)
         proc = sh(['ansible-playbook', '-i', self.inventory, path], check=False, env=self.env)
         try:
@@ -85,10 +81,7 @@ class Host(object):
 
 @pytest.fixture(scope='session')
 def host():
-    util.ensure_dockerd()
-    tag = images.container_tag('bookworm')
-    if not sh(['docker', 'image', 'inspect', tag], check=False).returncode == 0:
-        images.build_container('bookworm')
+    tag = images.build_container('bookworm')  # starts dockerd; reuses the cached image
     workdir = tempfile.mkdtemp(prefix='confine-rel-')
     ro = os.path.join(workdir, 'ro')
     os.makedirs(ro)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, record, sh
+from conftest import ROOT, record
 
 CFG = 'SELINUX=permissive\nSELINUXTYPE=default\n'
 BROKEN = 'profile confine-broken /usr/bin/confine-broken {\n  /etc/hosts rz,\n}\n'
@@ -301,7 +301,7 @@ def test_two_runs_at_once(host):
     results = {}
 
     def run(key, booleans):
-        results[key] = host_task_copy(host, key, 'confine.lsm.sebool_persist', {'booleans': booleans})
+        results[key] = host.task('confine.lsm.sebool_persist', {'booleans': booleans})
 
     seen = []
     for rnd in range(2):
@@ -323,19 +323,6 @@ def test_two_runs_at_once(host):
     record('concurrency', 'two ansible-playbook runs at once on one host, each committing booleans (2 rounds)',
            'runs: %s; a run that failed named the store lock; the store answered and held every value a finished '
            'run set' % ', '.join(seen))
-
-
-def host_task_copy(host, key, module, args):
-    """host.task with its own playbook file, so that two can run at once."""
-    import json
-    import tempfile
-    play = [{'hosts': 'all', 'gather_facts': False, 'tasks': [{'name': 'case', module: args}]}]
-    fd, path = tempfile.mkstemp(prefix='play-%s-' % key, suffix='.json', dir=host.workdir)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(play, f)
-    proc = sh(['ansible-playbook', '-i', host.inventory, path], check=False, env=host.env)
-    data = json.loads(proc.stdout[proc.stdout.index('{'):])
-    return data['plays'][0]['tasks'][0]['hosts'][host.name]
 
 
 # ---------------------------------------------------------------- missing tools and bindings, no MAC in the kernel
