@@ -85,6 +85,14 @@ molecule_run() {  # molecule_run SCENARIO
   (cd "$ROOT" && molecule test -s "$1")
 }
 
+pytest_suite() {  # pytest_suite NAME LABEL: pytest on tests/NAME, adding "NAME: N passed" or "NAME FAILED" to notes
+  if run_step "$2 (tests/$1)" "$1" pytest -q -p no:cacheprovider -rA "tests/$1"; then
+    notes+=("$1: $(grep -Eo '[0-9]+ passed' "$LOGS/$1.log" | tail -1)")
+  else
+    notes+=("$1 FAILED"); return 1
+  fi
+}
+
 tier_containers() {
   local t0=$SECONDS ok=0 notes=()
   python3 -m lab build --containers --suite bookworm,trixie || { record containers FAILED "image build" 0; return; }
@@ -108,19 +116,9 @@ tier_containers() {
     notes+=("fedora NOT RUN: image unavailable")
   fi
   # bad input, faults (SIGKILL, read-only, disk full) and concurrent runs against one container
-  if run_step "reliability catalogue (tests/reliability)" reliability \
-      pytest -q -p no:cacheprovider -rA tests/reliability; then
-    notes+=("reliability: $(grep -Eo '[0-9]+ passed' "$LOGS/reliability.log" | tail -1), table in tests/output/reliability.md")
-  else
-    ok=1; notes+=("reliability FAILED")
-  fi
+  pytest_suite reliability "reliability catalogue (table in tests/output/reliability.md)" || ok=1
   # the built tarball installed into a fresh path: every module and role from it; ansible-builder's context
-  if run_step "installed collection and execution environment (tests/ecosystem)" ecosystem \
-      pytest -q -p no:cacheprovider -rA tests/ecosystem; then
-    notes+=("ecosystem: $(grep -Eo '[0-9]+ passed' "$LOGS/ecosystem.log" | tail -1)")
-  else
-    ok=1; notes+=("ecosystem FAILED")
-  fi
+  pytest_suite ecosystem "installed collection and execution environment" || ok=1
   record_result containers $ok "${notes[*]}" "${notes[*]}; see $LOGS" "$t0"
 }
 
