@@ -135,7 +135,10 @@ class VM:
         pidfile = os.path.join(self.rundir, self.name + ".pid")
         if os.path.exists(pidfile):
             os.unlink(pidfile)
-        append = "root=/dev/vda rw console=ttyS0 panic=-1 %s" % KERNEL_ARGS[self.lsm]
+        # systemd's 90 s unit start timeout is too short for an emulated guest on a loaded host: in CI,
+        # systemd-networkd timed out at boot and the guest never got SSH. Give units ten minutes.
+        append = "root=/dev/vda rw console=ttyS0 panic=-1 systemd.default_timeout_start_sec=600 %s" % (
+            KERNEL_ARGS[self.lsm])
         argv = ["qemu-system-x86_64", "-name", "confine-lab-" + self.name, "-machine", "q35"] + accel_args(
             os.path.join(self.image_dir, "vmlinuz")) + [
             "-smp", "2", "-m", str(self.memory), "-display", "none", "-monitor", "none",
