@@ -167,10 +167,10 @@ tier_vms() {
   done
   echo "--- fleet playbooks and roles on a trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-lab.log" | tail -n 10
   echo "--- reboot paths on a second trixie lab"; grep -E "^(PASSED|FAILED|ERROR) |passed|failed" "$LOGS/playbooks-reboot.log" | tail -n 4
-  [ $r1 = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
-  [ $r2 = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
-  [ $r3 = 0 ] || { echo "fleet playbook tests FAILED:"; tail -n 60 "$LOGS/playbooks-lab.log"; }
-  [ $r4 = 0 ] || { echo "reboot tests FAILED:"; tail -n 60 "$LOGS/playbooks-reboot.log"; }
+  [ "$r1" = 0 ] || { echo "vm_selinux FAILED:"; tail -n 80 "$LOGS/molecule-vm_selinux.log"; }
+  [ "$r2" = 0 ] || { echo "vm_apparmor FAILED:"; tail -n 80 "$LOGS/molecule-vm_apparmor.log"; }
+  [ "$r3" = 0 ] || { echo "fleet playbook tests FAILED:"; tail -n 60 "$LOGS/playbooks-lab.log"; }
+  [ "$r4" = 0 ] || { echo "reboot tests FAILED:"; tail -n 60 "$LOGS/playbooks-reboot.log"; }
   record_result vms $((r1 + r2 + r3 + r4)) \
     "vm_selinux + vm_apparmor on bookworm (roles, idempotence, module tests, verify); fleet playbooks on trixie ($(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-lab.log" | tail -1); reboot paths $(grep -Eo '[0-9]+ passed' "$LOGS/playbooks-reboot.log" | tail -1))" \
     "selinux rc=$r1 apparmor rc=$r2 playbooks rc=$r3 reboot rc=$r4; see $LOGS" "$t0"
