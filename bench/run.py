@@ -22,7 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from lab import images, util  # noqa: E402  pylint: disable=wrong-import-position
+from lab import fleet, images, util  # noqa: E402  pylint: disable=wrong-import-position
 
 BENCH = os.path.join(ROOT, 'bench')
 LAB = 'bench'
@@ -187,30 +187,10 @@ class Bench(object):
                 log('enforce.yml %s (2 VMs): %.1f s' % (phase, wall))
 
     def fleet_case(self, sizes, forks_list):
-        image = 'confine-lsm/%s:latest' % self.args.suite
-        names = []
-        # Each systemd container takes inotify instances; the default 128 per user stops the 25th or so from
-        # booting (it exits at once with 255). Raise the limit for the run.
-        with open('/proc/sys/fs/inotify/max_user_instances') as f:
-            if int(f.read()) < 8192:
-                self.run(['sysctl', '-q', '-w', 'fs.inotify.max_user_instances=8192'])
+        names = fleet.start('confine-bench', max(sizes), suite=self.args.suite)
         try:
-            for i in range(max(sizes)):
-                name = 'confine-bench-%02d' % i
-                self.run(['docker', 'rm', '-f', name], check=False)
-                self.run(['docker', 'run', '-d', '--name', name, '--cgroupns', 'host', '--tmpfs', '/run',
-                          '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', image, '/sbin/init'])
-                names.append(name)
-            time.sleep(5)
-            running = self.run(['docker', 'ps', '--filter', 'name=confine-bench-', '--format', '{{.Names}}']).stdout.split()
-            if sorted(running) != sorted(names):
-                raise SystemExit('only %d of %d fleet containers are running' % (len(running), len(names)))
             for size in sizes:
-                inv = os.path.join(self.tmp, 'fleet-%d.json' % size)
-                with open(inv, 'w') as f:
-                    json.dump({'all': {'hosts': dict((n, {'ansible_connection': 'community.docker.docker',
-                                                          'ansible_python_interpreter': '/usr/bin/python3'})
-                                                     for n in names[:size])}}, f)
+                inv = fleet.inventory(names[:size], os.path.join(self.tmp, 'fleet-%d.json' % size))
                 for rnd in range(self.args.runs):
                     for forks in (forks_list if rnd % 2 == 0 else list(reversed(forks_list))):
                         wall, dummy, proc = self.playbook(
@@ -224,8 +204,7 @@ class Bench(object):
                                               phase='verify', round=rnd, seconds=round(wall, 2), forks=forks))
                         log('verify.yml on %d containers, forks=%d: %.1f s' % (size, forks, wall))
         finally:
-            for name in names:
-                self.run(['docker', 'rm', '-f', name], check=False)
+            fleet.stop(names)
 
     # -- output -------------------------------------------------------------------------------------------------
     def med(self, case, size, contender, phase):

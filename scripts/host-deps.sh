@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the controller machine's system packages (Debian/Ubuntu, as root): qemu for the lab VMs, debootstrap for
-# images, Docker for container scenarios, rsync for Molecule and sanity. Idempotent: only missing ones are installed.
+# images, Docker for container scenarios, rsync for Molecule and sanity, chromium to look at the HTML report.
+# Idempotent: only missing ones are installed.
 set -eu
-PKGS=(qemu-system-x86 qemu-utils debootstrap docker.io rsync openssh-client e2fsprogs git curl python3-venv shellcheck)
+PKGS=(qemu-system-x86 qemu-utils debootstrap docker.io rsync openssh-client e2fsprogs git curl python3-venv shellcheck
+      chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

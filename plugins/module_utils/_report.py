@@ -14,10 +14,10 @@ import json
 from xml.sax.saxutils import escape, quoteattr
 
 # (key, label) of every column, in display order; 'result' (PASS/FAIL) is derived from the findings.
-TABLE = (('host', 'host'), ('lsm', 'LSM'), ('mode', 'mode'), ('config', 'config'), ('policy', 'policy'),
-         ('enforced', 'enforced'), ('complain', 'complain'), ('drift_found', 'drift found'),
+# The result comes second so that it is in sight on any screen width, however long the findings are.
+TABLE = (('host', 'host'), ('result', 'result'), ('lsm', 'LSM'), ('mode', 'mode'), ('config', 'config'),
+         ('policy', 'policy'), ('enforced', 'enforced'), ('complain', 'complain'), ('drift_found', 'drift found'),
          ('drift_fixed', 'drift fixed'), ('changes', 'changes'), ('weakened', 'weakened'), ('denials', 'denials'),
-         ('result', 'result'),
          ('findings', 'findings'))
 COLUMNS = tuple(key for key, dummy in TABLE if key != 'result')
 LISTS = ('findings', 'drift_found', 'drift_fixed', 'changes', 'weakened', 'denials')
@@ -83,21 +83,33 @@ def to_junit(title, generated, rows):
     return '\n'.join(out) + '\n'
 
 
+def _html_cell(key, value):
+    if key in LISTS and value:
+        return '<td class="list">%s</td>' % '<br>'.join(escape(v) for v in value)
+    return '<td>%s</td>' % escape(_cell(value))
+
+
 def to_html(title, generated, rows):
+    """One self-contained page (no scripts, no fetches): counts on top, failing hosts first, a row per host."""
     s = summary(rows)
-    head = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>%s</title><style>'
+    head = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width"><title>%s</title><style>'
             'body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}'
-            'td,th{border:1px solid #999;padding:4px 8px;text-align:left}'
-            'tr.pass td.result{background:#c8f7c5}tr.fail td.result{background:#f7c5c5}'
-            '.counts span{margin-right:2em;font-size:1.3em}</style></head><body>' % escape(title))
+            'td,th{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top;white-space:nowrap}'
+            'td.list{white-space:normal;min-width:14em}td.list:last-child{min-width:24em}'
+            'tr.fail td{background:#fdeeee}tr.pass td.result{background:#c8f7c5}'
+            'tr.fail td.result{background:#f7c5c5;font-weight:bold}'
+            '.counts span{margin-right:2em;font-size:1.3em}#failed.some{color:#a00;font-weight:bold}'
+            '</style></head><body>' % escape(title))
     body = ['<h1>%s</h1>' % escape(title),
             '<p class="counts"><span id="hosts">%d hosts</span><span id="passed">%d passed</span>'
-            '<span id="failed">%d failed</span></p>' % (s['hosts'], s['passed'], s['failed']),
-            '<p>Generated %s</p>' % escape(generated), '<table><thead><tr>']
+            '<span id="failed"%s>%d failed</span></p>' % (
+                s['hosts'], s['passed'], ' class="some"' if s['failed'] else '', s['failed']),
+            '<p>Generated %s; failing hosts first.</p>' % escape(generated), '<table><thead><tr>']
     body.append(''.join('<th>%s</th>' % escape(label) for dummy, label in TABLE) + '</tr></thead><tbody>')
-    for r in rows:
-        row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result'
-                      else '<td>%s</td>' % escape(_cell(r[key])) for key, dummy in TABLE)
+    for r in sorted(rows, key=lambda r: (r['pass'], r['host'])):
+        row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result' else _html_cell(key, r[key])
+                      for key, dummy in TABLE)
         body.append('<tr class="%s">%s</tr>' % ('pass' if r['pass'] else 'fail', row))
     body.append('</tbody></table></body></html>')
     return head + '\n'.join(body) + '\n'

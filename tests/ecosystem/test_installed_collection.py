@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-from lab import images  # noqa: E402  pylint: disable=wrong-import-position
+from lab import fleet  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = 'confine-ecosystem'
 
@@ -53,28 +53,23 @@ def test_every_module_and_role_runs_from_the_installed_copy(installed, tmp_path)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=coll, ANSIBLE_NOCOLOR='1')
     doc = run(['ansible-doc', '--json', 'confine.lsm.selinux_mode'], env=env).stdout
     assert json.loads(doc)['confine.lsm.selinux_mode']['doc']['filename'].startswith(coll)
-    tag = images.build_container('bookworm')  # starts dockerd; reuses the cached image
-    run(['docker', 'rm', '-f', NAME], check=False)
-    run(['docker', 'run', '-d', '--name', NAME, '--cgroupns', 'host', '--tmpfs', '/run', '--tmpfs', '/run/lock',
-         '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', tag, '/sbin/init'])
+    host = fleet.start(NAME, 1)[0]  # starts dockerd; reuses the cached image
     try:
-        run(['docker', 'exec', NAME, 'sh', '-c', 'printf "SELINUX=permissive\\nSELINUXTYPE=default\\n" > /root/eco-config'])
-        run(['docker', 'exec', NAME, 'sh', '-c', 'echo \'type=AVC msg=audit(1764300002.000:460): apparmor="DENIED" '
+        run(['docker', 'exec', host, 'sh', '-c', 'printf "SELINUX=permissive\\nSELINUXTYPE=default\\n" > /root/eco-config'])
+        run(['docker', 'exec', host, 'sh', '-c', 'echo \'type=AVC msg=audit(1764300002.000:460): apparmor="DENIED" '
              'operation="open" class="file" profile="nginx" name="/srv/eco.txt" pid=321 comm="nginx" '
              'requested_mask="r" denied_mask="r" fsuid=33 ouid=0\' > /root/eco-audit.log'])
-        inv = tmp_path / 'inventory.json'
-        inv.write_text(json.dumps({'all': {'hosts': {NAME: {'ansible_connection': 'community.docker.docker',
-                                                            'ansible_python_interpreter': '/usr/bin/python3'}}}}))
+        inv = fleet.inventory([host], str(tmp_path / 'inventory.json'))
         play = os.path.join(ROOT, 'tests', 'ecosystem', 'uses-everything.yml')
-        proc = run(['ansible-playbook', '-i', str(inv), '-e', 'confine_report_dir=%s' % (tmp_path / 'report'), play],
+        proc = run(['ansible-playbook', '-i', inv, '-e', 'confine_report_dir=%s' % (tmp_path / 'report'), play],
                    env=env, cwd=str(tmp_path))
         assert 'failed=0' in proc.stdout
         # the playbooks ship too: run the installed verify playbook by its FQCN
-        proc = run(['ansible-playbook', '-i', str(inv), '-e', 'confine_report_dir=%s' % (tmp_path / 'r2'),
+        proc = run(['ansible-playbook', '-i', inv, '-e', 'confine_report_dir=%s' % (tmp_path / 'r2'),
                     'confine.lsm.verify'], env=env, cwd=str(tmp_path), check=False)
         assert 'PLAY RECAP' in proc.stdout and (tmp_path / 'r2' / 'report.json').exists(), proc.stdout[-3000:]
     finally:
-        run(['docker', 'rm', '-f', NAME], check=False)
+        fleet.stop([host])
 
 
 def test_execution_environment_renders_and_declares_the_dependencies(installed, tmp_path):

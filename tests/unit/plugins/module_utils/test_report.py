@@ -39,7 +39,7 @@ def test_junit_is_valid_xml_with_one_case_per_host():
 
 def test_markdown_escapes_pipes_and_marks_results():
     md = rp.to_markdown('fleet', 'now', ROWS)
-    assert '| web1 | selinux | enforcing | enforcing | targeted | - | - | - | - | - | - | - | PASS | - |' in md
+    assert '| web1 | PASS | selinux | enforcing | enforcing | targeted | - | - | - | - | - | - | - | - |' in md
     assert 'odd<&>\\|name' in md and '| FAIL |' in md
 
 
@@ -47,7 +47,9 @@ def test_html_is_self_contained_and_escaped():
     page = rp.to_html('fleet', 'now', ROWS)
     assert 'http' not in page and '<script' not in page
     assert 'odd&lt;&amp;&gt;|name' in page
-    assert '<span id="failed">2 failed</span>' in page
+    assert '<span id="failed" class="some">2 failed</span>' in page
+    # failing hosts first
+    assert page.index('odd&lt;') < page.index('>web1<') and page.index('>web2<') < page.index('>web1<')
     assert page.count('<tr class="fail">') == 2
 
 
@@ -55,6 +57,7 @@ def test_denials_column_is_listed_in_every_format():
     rows = [rp.normalise({'host': 'web9', 'lsm': 'apparmor', 'denials': ['apparmor denied x2: nginx open /srv/a'],
                           'findings': []})]
     assert rows[0]['denials'] == ['apparmor denied x2: nginx open /srv/a'] and rows[0]['pass']
-    assert '| apparmor denied x2: nginx open /srv/a | PASS |' in rp.to_markdown('d', 'now', rows)
+    assert '| web9 | PASS | apparmor |' in rp.to_markdown('d', 'now', rows)
+    assert '| apparmor denied x2: nginx open /srv/a | - |' in rp.to_markdown('d', 'now', rows)
     assert '<th>denials</th>' in rp.to_html('d', 'now', rows)
     assert 'denials=apparmor denied x2' in rp.to_junit('d', 'now', rows)
