@@ -35,7 +35,7 @@ PEER = {'booleans': 'ansible.posix.seboolean (loop)', 'profiles': 'aa-enforce (c
         'fcontexts': 'community.general.sefcontext (loop)'}
 TARGET_SIZE = {'booleans': 20, 'profiles': 30, 'fcontexts': 30}
 FLOOR = {'booleans': 'one `setsebool -P` with all N (command)',
-         'profiles': 'one `apparmor_parser -r` with all K files (command)',
+         'profiles': 'one `apparmor_parser -r -T` with all K files, compiling them all (command)',
          'fcontexts': 'one `semanage import` with all M rules (command)'}
 # Benign booleans to flip (off by default in Debian's reference policy; none touches SSH, logins or policy loads).
 BOOL_PREFIXES = ('httpd_', 'ftpd_', 'samba_', 'nfs_', 'rsync_', 'squid_', 'tftp_', 'git_', 'postgresql_',

@@ -17,9 +17,12 @@ description:
     C(disable/) symlink for V(disabled)) and live (the kernel's loaded profiles).
   - Only the mode flags change in a profile file. Other flags such as C(attach_disconnected), comments, includes and
     every other line keep their bytes. Every profile and hat in a file gets the mode.
-  - Every changed profile is compiled first (C(apparmor_parser -Q -K)) from its new text; on any error nothing is
-    changed and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r)
-    call (or one C(-R) to unload). If that call fails, the files are restored; nothing is left half-applied.
+  - Every changed profile is compiled before anything is loaded, in one C(apparmor_parser -Q -W) call over the
+    rewritten files, which also fills the parser's cache; on any error the files are restored, nothing is loaded
+    and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r) call (or
+    one C(-R) to unload), which takes the compiled policy from the cache instead of compiling it a second time.
+    If that call fails, the files are restored; nothing is left half-applied. In check mode the new texts are
+    compiled from temporary copies (C(-Q -K)) and nothing is written.
   - A loaded profile whose live mode differs from its file (someone ran C(aa-complain), or unloaded it) is drift
     and is corrected. After loading, the kernel's profile list is read back to prove the new mode.
   - Never weakens by default. Leaving enforce (to V(complain) or V(disabled)) or leaving complain for V(disabled)
@@ -219,12 +222,11 @@ class Runner(object):
         return items
 
     def compile(self, items):
-        """apparmor_parser -Q -K over the new texts, in one call. Fails the task on any error."""
+        """Check mode: apparmor_parser -Q -K over the new texts from temporary copies, in one call."""
         todo = [i for i in items if i['new_text'] != i['text']]
         if not todo:
             return
-        if not self.parser:
-            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
+        self.need_parser()
         tmpdir = tempfile.mkdtemp(prefix='confine-aa-')
         try:
             argv = [self.parser, '-Q', '-K', '--base', self.dir]
@@ -245,8 +247,29 @@ class Runner(object):
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
+    def need_parser(self):
+        if not self.parser:
+            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
+
+    def compile_written(self, changed, done):
+        """apparmor_parser -Q over the rewritten files, in one call, before anything is loaded. With AppArmor active
+        it writes the cache (-W) that the load then reads: the policy is compiled once, not twice. On an error the
+        files are restored and the task fails with the parser's message; the kernel was not touched."""
+        todo = [i['path'] for i in changed if i['new_text'] != i['text']]
+        if not todo:
+            return
+        argv = [self.parser, '-Q', '-W' if self.result['apparmor_active'] else '-K', '--base', self.dir] + todo
+        self.result['parser_calls'] += 1
+        rc, out, err = self.module.run_command(argv)
+        if rc != 0:
+            self.restore(done)
+            self.fail('the new profile text does not compile; the files were restored and nothing was loaded. '
+                      'apparmor_parser said: %s' % aa.parser_message(err or out))
+
     def apply(self, items):
         changed = [i for i in items if i['changed']]
+        if any(i['new_text'] != i['text'] for i in changed):
+            self.need_parser()
         done = []
         try:
             for item in changed:
@@ -255,6 +278,7 @@ class Runner(object):
                 done.append(item)
                 self.set_links(item)
                 _files.fault_point('aa:between-files')
+            self.compile_written(changed, done)
             _files.fault_point('aa:before-load')
             self.load(changed)
         except (IOError, OSError) as exc:
@@ -332,12 +356,12 @@ class Runner(object):
             self.result['weakened'] = []
             self.fail('refusing to lower AppArmor protection (%s). %s. Set allow_weaken=true to do it anyway; '
                       'nothing was changed' % ('; '.join(refused), DOCTRINE))
-        self.compile(items)
         changed = [i for i in items if i['changed']]
         if changed and not self.module.check_mode:
             self.apply(items)
             self.verify(items)
         elif changed:
+            self.compile(items)
             self.result['parser_calls'] += (1 if any(i['load'] for i in items) else 0) + \
                 (1 if any(i['unload'] for i in items) else 0)
         self.result['changed'] = bool(changed)
