@@ -366,17 +366,23 @@ def main():
     parser.add_argument('--out', default=os.path.join(BENCH, 'results'))
     parser.add_argument('--doc', default=os.path.join(ROOT, 'docs', 'performance.md'))
     parser.add_argument('--note', default='', help='a line for the doc (conditions of the run)')
-    parser.add_argument('--render', metavar='RESULTS_JSON',
-                        help='only write the doc again from a results file (with --note, say how it was measured)')
+    parser.add_argument('--render', metavar='RESULTS_JSON', nargs='+',
+                        help='only write the doc again from results files (runs of separate cases, merged; with '
+                             '--note, say how they were measured)')
     args = parser.parse_args()
     if args.render:
-        with open(args.render) as f:
-            data = json.load(f)
+        parts = []
+        for path in args.render:
+            with open(path) as f:
+                parts.append(json.load(f))
+        data = dict(parts[0], started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
+                    runs=min(p['runs'] for p in parts), rows=[r for p in parts for r in p['rows']])
         args.runs = data['runs']
         bench = Bench(args)
         bench.rows = data['rows']
         with open(args.doc, 'w') as f:
-            f.write(bench.markdown(data) + '\nRaw results: `%s`.\n' % os.path.relpath(args.render, ROOT))
+            f.write(bench.markdown(data) + '\nRaw results: %s.\n' % ', '.join(
+                '`%s`' % os.path.relpath(p, ROOT) for p in args.render))
         return
     cases = [c for c in args.cases.split(',') if c]
     bench = Bench(args)
