@@ -114,6 +114,8 @@ class Bench(object):
         proc = self.run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', self.args.suite,
                          '--lsm', ','.join(sorted(lsms))])
         self.inventory = proc.stdout.strip().splitlines()[-1]
+        accel = [l.split('accelerator: ', 1)[1] for l in proc.stdout.splitlines() if 'accelerator: ' in l]
+        self._accel = accel[0].split(',')[0] if accel else None
         log('lab up: %s' % self.inventory)
 
     def ssh(self, host, *command, **kw):
@@ -236,12 +238,7 @@ class Bench(object):
                     versions=versions, runs=self.args.runs, rows=self.rows)
 
     def accel(self):
-        try:
-            with open(os.path.join(os.path.expanduser('~'), '.local', 'state', 'confine-lsm', 'lab', LAB,
-                                   'state.json')) as f:
-                return json.load(f).get('accel', 'tcg')
-        except (IOError, OSError, ValueError):
-            return 'software emulation (TCG) unless KVM works'
+        return getattr(self, '_accel', None) or 'software emulation (TCG) unless KVM works'
 
     def markdown(self, data):
         out = ['# Performance', '',
