@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab import fleet, util  # noqa: E402  pylint: disable=wrong-import-position
 import browser  # noqa: E402  pylint: disable=wrong-import-position
 
-HOSTS = int(os.environ.get('CONFINE_TEST_FLEET_HOSTS', '20'))
+HOSTS = int(os.environ.get('CONFINE_TEST_FLEET_HOSTS', '12'))
 PREFIX = 'confine-eco-fleet'
 OUTPUT = os.path.join(ROOT, 'tests', 'output')
 

@@ -173,6 +173,15 @@ def test_selinux_role_reboots_only_when_allowed(lab, tmp_path):
         assert json.load(f)['summary']['failed'] == 0
 
 
+def restart_confined(host='apparmor', service='nginx', profile='nginx'):
+    """Restart the service and prove its main process runs confined by the profile. A process started while its
+    profile was unloaded (test_unloaded_profile_is_drift) stays unconfined when the profile is loaded again."""
+    ssh(host, 'systemctl', 'restart', service)
+    pid = ssh(host, 'systemctl', 'show', '-p', 'MainPID', '--value', service).strip()
+    label = ssh(host, 'cat', '/proc/%s/attr/current' % pid).strip()
+    assert label == '%s (enforce)' % profile, (service, pid, label)
+
+
 def fetch(host, path):
     """The HTTP status nginx on host answers for path (from inside the VM)."""
     code = ('import urllib.request, urllib.error\n'
@@ -182,6 +191,7 @@ def fetch(host, path):
 
 
 def test_tune_proposes_the_missing_rule_and_enforces(lab, tmp_path):
+    restart_confined()
     ssh('apparmor', 'sh', '-c', 'echo confine tuned > /srv/confine-tune.html && '
         'ln -sf /srv/confine-tune.html /var/www/html/confine-tune.html')
     assert fetch('apparmor', 'confine-tune.html') == 403  # the profile denies /srv
@@ -215,6 +225,7 @@ def test_tune_proposes_the_missing_rule_and_enforces(lab, tmp_path):
 
 
 def test_denials_playbook_reports_every_host(lab, tmp_path):
+    restart_confined()
     ssh('apparmor', 'sh', '-c', 'echo secret > /srv/confine-denied.txt && '
         'ln -sf /srv/confine-denied.txt /var/www/html/confine-denied.txt')
     assert fetch('apparmor', 'confine-denied.txt') == 403
