@@ -251,7 +251,7 @@ class Runner(object):
         if not self.parser:
             self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
 
-    def compile_written(self, changed, done):
+    def compile_written(self, changed):
         """apparmor_parser -Q over the rewritten files, in one call, before anything is loaded. With AppArmor active
         it writes the cache (-W) that the load then reads: the policy is compiled once, not twice. On an error the
         files are restored and the task fails with the parser's message; the kernel was not touched."""
@@ -262,7 +262,7 @@ class Runner(object):
         self.result['parser_calls'] += 1
         rc, out, err = self.module.run_command(argv)
         if rc != 0:
-            self.restore(done)
+            self.restore(changed)
             self.fail('the new profile text does not compile; the files were restored and nothing was loaded. '
                       'apparmor_parser said: %s' % aa.parser_message(err or out))
 
@@ -278,7 +278,7 @@ class Runner(object):
                 done.append(item)
                 self.set_links(item)
                 _files.fault_point('aa:between-files')
-            self.compile_written(changed, done)
+            self.compile_written(changed)  # every changed item is written by now
             _files.fault_point('aa:before-load')
             self.load(changed)
         except (IOError, OSError) as exc:
