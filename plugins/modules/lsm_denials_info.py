@@ -324,6 +324,9 @@ class SELinuxAdvisor:
         self.module = module
         self.a2w = None
         self._types = None
+        self._granted = {}  # (subject type, class) -> {target type: permissions}: one rule scan each (~20 s emulated)
+        self._file_types = None
+        self._usage = None
         self.warnings = []
         try:
             import selinux.audit2why as a2w
@@ -409,19 +412,27 @@ class SELinuxAdvisor:
                 self._types = setools.SELinuxPolicy()
             policy = self._types
             wanted = set(group['permissions'])
-            granted = {}
-            for rule in setools.TERuleQuery(policy, ruletype=['allow'], source=group['subject_type'],
-                                            tclass=[group['class']]).results():
-                for target in rule.target.expand():
-                    granted.setdefault(str(target), set()).update(str(p) for p in rule.perms)
-            file_types = set(str(t) for t in policy.lookup_typeattr('file_type').expand())
+            key = (group['subject_type'], group['class'])
+            if key not in self._granted:
+                granted = {}
+                for rule in setools.TERuleQuery(policy, ruletype=['allow'], source=group['subject_type'],
+                                                tclass=[group['class']]).results():
+                    for target in rule.target.expand():
+                        granted.setdefault(str(target), set()).update(str(p) for p in rule.perms)
+                self._granted[key] = granted
+            granted = self._granted[key]
+            if self._file_types is None:
+                self._file_types = set(str(t) for t in policy.lookup_typeattr('file_type').expand())
+            file_types = self._file_types
         except Exception as exc:  # pylint: disable=broad-except
             self.warnings.append('setools query failed: %s' % to_native(exc))
             return []
         prefix = (group['subject_type'] or '').rsplit('_t', 1)[0] + '_'
         found = [t for t, perms in granted.items() if wanted <= perms and t in file_types
                  and t != group.get('target_type')]
-        usage = self.fcontext_usage()
+        if self._usage is None:
+            self._usage = self.fcontext_usage()
+        usage = self._usage
         # least power: the subject's own family first, content types first, then the fewest granted permissions
         # (read-only before read-write), then the types the policy labels most paths with (the general-purpose
         # one, not a single package's)
