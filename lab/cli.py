@@ -53,6 +53,9 @@ def host_vars(machine):
                                    "-o IdentitiesOnly=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4"
                                    % (machine.known_hosts, vm.HOSTKEY_ALIAS),
         "ansible_python_interpreter": "/usr/bin/python3",
+        # modules go through the open SSH session instead of being copied as files first: a quarter less time per
+        # task under emulation (measured: 5 tasks 36-37 s against 48-53 s); root needs no sudo, so no requiretty issue
+        "ansible_pipelining": True,
         "confine_lab_lsm": machine.lsm,
     }
 

@@ -8,7 +8,8 @@ import time
 
 from lab import images, util
 
-DOCKER_HOST_VARS = {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"}
+DOCKER_HOST_VARS = {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
+                    "ansible_pipelining": True}
 
 
 def _docker(*argv, **kw):
