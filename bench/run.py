@@ -1,6 +1,7 @@
 """confine.lsm benchmark (run it with python3): the collection's modules against the ones people use today, side by side on the lab.
 
-    python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,enforce,fleet] [--quick]
+    python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,enforce,fleet] [--keep-lab]
+    python3 bench/run.py --render RESULTS.json [RESULTS.json ...] --note '...'   (merge runs made case by case)
 
 Boots its own lab (python -m lab up --name bench: a SELinux VM and an AppArmor VM, real kernels under qemu),
 runs every contender in alternating order inside each round, and writes bench/results/<time>.json and
@@ -34,6 +35,16 @@ CASES = {
 PEER = {'booleans': 'ansible.posix.seboolean (loop)', 'profiles': 'aa-enforce (command loop, as CIS roles do)',
         'fcontexts': 'community.general.sefcontext (loop)'}
 TARGET_SIZE = {'booleans': 20, 'profiles': 30, 'fcontexts': 30}
+LETTER = {'booleans': 'N', 'profiles': 'K', 'fcontexts': 'M'}  # as the issue names each size
+# What a reader needs to read a case's small sizes right (facts of how each contender works, no numbers).
+HOW = {'booleans': 'Both ours and the peer call libsemanage inside the module process; ours makes one commit for '
+                   'all N, the peer one commit per boolean.',
+       'profiles': 'Ours rewrites the flags of all K files, compiles them in one parser call (nothing is loaded '
+                   'if one fails) and loads them from that cache in a second; aa-enforce starts its Python tool '
+                   'and a parser load per profile.',
+       'fcontexts': 'Ours hands all M rules to one `semanage import` child process (the floor\'s own cost: with '
+                    'one rule it pays that process\'s start, which the peer, calling seobject inside its module '
+                    'process, does not); the peer commits once per rule.'}
 FLOOR = {'booleans': 'one `setsebool -P` with all N (command)',
          'profiles': 'one `apparmor_parser -r -T` with all K files, compiling them all (command)',
          'fcontexts': 'one `semanage import` with all M rules (command)'}
@@ -290,8 +301,8 @@ class Bench(object):
     def markdown(self, data):
         out = ['# Performance', '',
                'Written by `python3 bench/run.py` (see [bench](../bench/run.py)); do not edit by hand. Medians of '
-               '%d rounds; contenders alternate inside each round. Times are the controller\'s wall time for the '
-               'task(s) doing the work (SSH round-trips included, resets excluded).' % data['runs'], '',
+               'the rounds each row names; contenders alternate inside each round. Times are the controller\'s wall '
+               'time for the task(s) doing the work (SSH round-trips included, resets excluded).', '',
                '- Run: %s to %s on %s (%s CPUs: %s), kernel %s' % (
                    data['started'], data['finished'], data['machine']['host'], data['machine']['cpus'],
                    data['machine']['cpu'], data['machine']['kernel']),
@@ -306,37 +317,41 @@ class Bench(object):
             ours, peer, floor = CASES[case][1]
             copies = data.get('profile_copies', 0) if case == 'profiles' else 0
             out += ['## %s' % case.capitalize(), '',
-                    'Ours: `confine.lsm.%s` (one task). Peer: %s. Floor: %s.' % (ours, PEER[case], FLOOR[case])
+                    'Ours: `confine.lsm.%s` (one task). Peer: %s. Floor: %s. %s' % (
+                        ours, PEER[case], FLOOR[case], HOW[case])
                     + (' The VM ships fewer loaded profiles than the largest K: %d of the K are renamed copies of '
                        'its real profiles (same rules, attached under /opt/bench-NN, confining nothing that runs).'
                        % copies if copies else ''), '',
-                    '| N | contender | change (s) | no change (s) | peer / ours (change) | ours / floor (change) | '
-                    'peer / ours (no change) | ours: commits or parser calls (change / no change) |',
-                    '|---|---|---|---|---|---|---|---|']
+                    '| %s | contender | rounds | change (s) | no change (s) | peer / ours (change) | '
+                    'ours / floor (change) | peer / ours (no change) | ours: commits or parser calls '
+                    '(change / no change) |' % LETTER[case],
+                    '|---|---|---|---|---|---|---|---|---|']
             for size in sizes:
                 for contender in (ours, peer, floor):
                     ch, no = self.med(case, size, contender, 'change'), self.med(case, size, contender, 'nochange')
-                    cells = [str(size), contender, fmt(ch), fmt(no), '', '', '', '']
+                    cells = [str(size), contender, self.rounds(case, size, contender), fmt(ch), fmt(no),
+                             '', '', '', '']
                     if contender == ours:
                         pch, pno = self.med(case, size, peer, 'change'), self.med(case, size, peer, 'nochange')
                         fch = self.med(case, size, floor, 'change')
-                        cells[4] = ratio(pch, ch)
-                        cells[5] = ratio(ch, fch)
-                        cells[6] = ratio(pno, no)
-                        cells[7] = '%s / %s' % (self.work(case, size, 'change'), self.work(case, size, 'nochange'))
+                        cells[5] = ratio(pch, ch)
+                        cells[6] = ratio(ch, fch)
+                        cells[7] = ratio(pno, no)
+                        cells[8] = '%s / %s' % (self.work(case, size, 'change'), self.work(case, size, 'nochange'))
                     out.append('| %s |' % ' | '.join(cells))
             big = TARGET_SIZE[case]  # the issue's targets are stated at this size
             ch, no = self.med(case, big, ours, 'change'), self.med(case, big, ours, 'nochange')
             pch, pno = self.med(case, big, peer, 'change'), self.med(case, big, peer, 'nochange')
             fch = self.med(case, big, floor, 'change')
             floor_limit = {'booleans': 1.3, 'profiles': 1.5}.get(case)
-            targets.append(('%s N=%d: at least 10x faster than the peer when changing' % (case, big),
+            targets.append(('%s %s=%d: at least 10x faster than the peer when changing' % (case, LETTER[case], big),
                             ratio(pch, ch), met(pch, ch, lambda r: r >= 10)))
             if floor_limit:
-                targets.append(('%s N=%d: within %.1fx of the floor' % (case, big, floor_limit), ratio(ch, fch),
+                targets.append(('%s %s=%d: within %.1fx of the floor' % (case, LETTER[case], big, floor_limit),
+                                ratio(ch, fch),
                                 met(ch, fch, lambda r, lim=floor_limit: r <= lim)))
             if case != 'profiles':
-                targets.append(('%s N=%d: no-change run under 1/10 of the peer\'s no-op' % (case, big),
+                targets.append(('%s %s=%d: no-change run under 1/10 of the peer\'s no-op' % (case, LETTER[case], big),
                                 ratio(pno, no), met(pno, no, lambda r: r >= 10)))
             work = self.work(case, big, 'nochange')
             targets.append(('%s: no-change runs make zero commits / parser loads' % case, work,
@@ -345,11 +360,13 @@ class Bench(object):
         enf = [r for r in self.rows if r['case'] == 'enforce']
         if enf:
             out += ['## The enforce playbook (both lab VMs, whole `ansible-playbook` wall time)', '',
-                    '| host state | median (s) |', '|---|---|',
-                    '| already compliant (the drift check a fleet pays every run) | %s |'
-                    % fmt(self.med('enforce', 2, 'enforce.yml', 'compliant')),
-                    '| needs every fix (after `playbooks/lab-lower.yml`) | %s |'
-                    % fmt(self.med('enforce', 2, 'enforce.yml', 'needs_every_fix')), '']
+                    '| host state | rounds | median (s) |', '|---|---|---|',
+                    '| already compliant (the drift check a fleet pays every run) | %s | %s |'
+                    % (self.rounds('enforce', 2, 'enforce.yml', 'compliant'),
+                       fmt(self.med('enforce', 2, 'enforce.yml', 'compliant'))),
+                    '| needs every fix (after `playbooks/lab-lower.yml`) | %s | %s |'
+                    % (self.rounds('enforce', 2, 'enforce.yml', 'needs_every_fix'),
+                       fmt(self.med('enforce', 2, 'enforce.yml', 'needs_every_fix'))), '']
         fleet = [r for r in self.rows if r['case'] == 'fleet']
         if fleet:
             sizes = sorted(set(r['size'] for r in fleet))
@@ -357,16 +374,22 @@ class Bench(object):
             out += ['## Fleet scale: verify.yml against systemd containers', '',
                     'Debian %s systemd containers on this machine, docker connection (no SSH). Their kernel '
                     'enforces no MAC, so every host is reported as failing: the run exercises the same tasks and '
-                    'the report, which is what is timed.' % self.args.suite, '',
-                    '| hosts | %s | marginal s/host (forks %d) |' % (
-                        ' | '.join('forks %d (s)' % f for f in forks), forks[-1]),
-                    '|---|%s---|' % ('---|' * len(forks))]
+                    'the report, which is what is timed. The controller and every container share this machine\'s '
+                    'CPUs, so more forks than CPUs buys nothing here; on a real fleet each host brings its own. '
+                    'Forks 5 is ansible\'s default.' % self.args.suite, '',
+                    '| hosts | rounds | %s | %s |' % (
+                        ' | '.join('forks %d (s)' % f for f in forks),
+                        ' | '.join('marginal s/host, forks %d' % f for f in forks)),
+                    '|---|---|%s' % ('---|' * 2 * len(forks))]
             for size in sizes:
                 cells = [fmt(self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')) for f in forks]
-                first = self.med('fleet', sizes[0], 'verify.yml forks=%d' % forks[-1], 'verify')
-                here = self.med('fleet', size, 'verify.yml forks=%d' % forks[-1], 'verify')
-                marginal = fmt((here - first) / (size - sizes[0])) if size != sizes[0] else '-'
-                out.append('| %d | %s | %s |' % (size, ' | '.join(cells), marginal))
+                for f in forks:
+                    first = self.med('fleet', sizes[0], 'verify.yml forks=%d' % f, 'verify')
+                    here = self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')
+                    cells.append(fmt((here - first) / (size - sizes[0])) if size != sizes[0] and here and first
+                                 else '-')
+                out.append('| %d | %s | %s |' % (
+                    size, self.rounds('fleet', size, 'verify.yml forks=%d' % forks[0]), ' | '.join(cells)))
             out.append('')
         if targets:
             out += ['## Targets (issue 6), from this run', '', '| target | measured | met |', '|---|---|---|']
@@ -374,6 +397,12 @@ class Bench(object):
                     for t, m, ok in targets]
             out.append('')
         return '\n'.join(out)
+
+    def rounds(self, case, size, contender, phase=None):
+        """How many timings a row's median is taken from (the change phase's for item cases)."""
+        phase = phase or {'fleet': 'verify'}.get(case, 'change')
+        return str(len([r for r in self.rows if (r['case'], r['size'], r['contender'], r['phase']) ==
+                        (case, size, contender, phase)]))
 
     def work(self, case, size, phase):
         key = 'parser_calls' if case == 'profiles' else 'commits'
@@ -423,7 +452,9 @@ def main():
         for path in args.render:
             with open(path) as f:
                 parts.append(json.load(f))
-        data = dict(parts[0], started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
+        # machine and lab from a run that booted its lab (a run on a kept lab cannot tell the accelerator)
+        first = next((p for p in parts if 'unless' not in p['machine']['lab']), parts[0])
+        data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
                     runs=min(p['runs'] for p in parts), rows=[r for p in parts for r in p['rows']],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         args.runs = data['runs']
