@@ -104,6 +104,8 @@ while len(made) < need and i < need * 3:
     made.append(dst)
 print('\n'.join(made))
 '''
+# The lab line's accelerator when the run did not boot its lab (a kept lab does not say which it has).
+ACCEL_UNKNOWN = 'software emulation (TCG) unless KVM works'
 BOOL_AVOID = ('deny', 'secure', 'ssh', 'login', 'unconfined', 'execmem', 'execstack', 'use_')
 
 
@@ -266,9 +268,12 @@ class Bench(object):
             fleet.stop(names)
 
     # -- output -------------------------------------------------------------------------------------------------
+    def timings(self, case, size, contender, phase):
+        return [r['seconds'] for r in self.rows if (r['case'], r['size'], r['contender'], r['phase']) ==
+                (case, size, contender, phase)]
+
     def med(self, case, size, contender, phase):
-        values = [r['seconds'] for r in self.rows if (r['case'], r['size'], r['contender'], r['phase']) ==
-                  (case, size, contender, phase)]
+        values = self.timings(case, size, contender, phase)
         return statistics.median(values) if values else None
 
     def results(self, started):
@@ -296,7 +301,7 @@ class Bench(object):
                     profile_copies=getattr(self, '_copies', 0))
 
     def accel(self):
-        return getattr(self, '_accel', None) or 'software emulation (TCG) unless KVM works'
+        return getattr(self, '_accel', None) or ACCEL_UNKNOWN
 
     def markdown(self, data):
         out = ['# Performance', '',
@@ -401,8 +406,7 @@ class Bench(object):
     def rounds(self, case, size, contender, phase=None):
         """How many timings a row's median is taken from (the change phase's for item cases)."""
         phase = phase or {'fleet': 'verify'}.get(case, 'change')
-        return str(len([r for r in self.rows if (r['case'], r['size'], r['contender'], r['phase']) ==
-                        (case, size, contender, phase)]))
+        return str(len(self.timings(case, size, contender, phase)))
 
     def work(self, case, size, phase):
         key = 'parser_calls' if case == 'profiles' else 'commits'
@@ -453,11 +457,10 @@ def main():
             with open(path) as f:
                 parts.append(json.load(f))
         # machine and lab from a run that booted its lab (a run on a kept lab cannot tell the accelerator)
-        first = next((p for p in parts if 'unless' not in p['machine']['lab']), parts[0])
+        first = next((p for p in parts if ACCEL_UNKNOWN not in p['machine']['lab']), parts[0])
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
-                    runs=min(p['runs'] for p in parts), rows=[r for p in parts for r in p['rows']],
+                    rows=[r for p in parts for r in p['rows']],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
-        args.runs = data['runs']
         bench = Bench(args)
         bench.rows = data['rows']
         with open(args.doc, 'w') as f:
