@@ -229,18 +229,16 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
+from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 
 try:
     import selinux
     HAS_SELINUX = True
 except ImportError:
     HAS_SELINUX = False
-
-SYSTEM_PYTHONS = ['/usr/libexec/platform-python', '/usr/bin/python3', '/usr/bin/python']
 
 
 def boot_time():
@@ -478,11 +476,8 @@ def main():
     except dn.DenialError as exc:
         module.fail_json(msg=to_native(exc))
 
-    if p['suggest'] and p['lsm'] != 'apparmor' and not HAS_SELINUX and not has_respawned() \
-            and os.path.isdir('/sys/fs/selinux'):
-        interpreter = probe_interpreters_for_module(SYSTEM_PYTHONS, 'selinux')
-        if interpreter:
-            respawn_module(interpreter)  # does not return
+    if p['suggest'] and p['lsm'] != 'apparmor' and not HAS_SELINUX and os.path.isdir('/sys/fs/selinux'):
+        _respawn.into_system_python('selinux')  # returns only when no system Python has the bindings
 
     read_at = '@%.3f' % time.time()
     collector = dn.Collector(since=since, lsm=p['lsm'], include_allowed=p['include_allowed'], subjects=p['subjects'],

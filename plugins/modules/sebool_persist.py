@@ -119,14 +119,12 @@ backend:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _files
-
-SYSTEM_PYTHONS = ['/usr/libexec/platform-python', '/usr/bin/python3', '/usr/bin/python']
+from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 
 
 def read_local_overrides(store):
@@ -169,10 +167,8 @@ def main():
     if not wanted:
         module.fail_json(msg='booleans is empty: name at least one boolean')
 
-    if not sb.HAS_BINDINGS and not has_respawned():
-        interpreter = probe_interpreters_for_module(SYSTEM_PYTHONS, 'semanage')
-        if interpreter:
-            respawn_module(interpreter)  # does not return
+    if not sb.HAS_BINDINGS:
+        _respawn.into_system_python('selinux, semanage')  # returns only when no system Python has the bindings
 
     store = p['store'] or cfg.default_store()
     result = dict(changed=False, changes=[], commits=0, runtime_skipped=None, store=store,
