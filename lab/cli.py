@@ -56,6 +56,9 @@ def host_vars(machine):
         # modules go through the open SSH session instead of being copied as files first: a quarter less time per
         # task under emulation (measured: 5 tasks 36-37 s against 48-53 s); root needs no sudo, so no requiretty issue
         "ansible_pipelining": True,
+        # connection timeout: ansible's default 10 s is too short for an emulated guest on a loaded machine to start
+        # mitogen's interpreter (the fleet-playbook lane failed "Connection timed out" with it); Molecule uses 60
+        "ansible_timeout": 60,
         "confine_lab_lsm": machine.lsm,
     }
 
