@@ -173,8 +173,10 @@ def _respawn_in_process_runner(interpreter):
         write_tree(tree, loaded_modules(fqn, main_source))
         code = _CHILD % dict(tree=tree, args=args.encode('utf-8'), fqn=fqn,
                              profile=profile)
-        proc = subprocess.Popen([interpreter, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err = proc.communicate()
+        # the code (with the task's arguments) goes through a pipe, not argv: other users can read a process's argv
+        proc = subprocess.Popen([interpreter, '-'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out, err = proc.communicate(code.encode('utf-8'))
     finally:
         shutil.rmtree(tree, ignore_errors=True)
     sys.stdout.write(out.decode('utf-8', 'replace'))
