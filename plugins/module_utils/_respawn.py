@@ -166,13 +166,12 @@ def _respawn_in_process_runner(interpreter):
             except ImportError:
                 pass
     args = basic._ANSIBLE_ARGS  # pylint: disable=protected-access
-    if isinstance(args, bytes):
-        args = args.decode('utf-8')
+    if not isinstance(args, bytes):
+        args = args.encode('utf-8')
     tree = tempfile.mkdtemp(prefix='confine-respawn-')
     try:
         write_tree(tree, loaded_modules(fqn, main_source))
-        code = _CHILD % dict(tree=tree, args=args.encode('utf-8'), fqn=fqn,
-                             profile=profile)
+        code = _CHILD % dict(tree=tree, args=args, fqn=fqn, profile=profile)
         # the code (with the task's arguments) goes through a pipe, not argv: other users can read a process's argv
         proc = subprocess.Popen([interpreter, '-'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
