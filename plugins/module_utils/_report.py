@@ -29,6 +29,10 @@ def normalise(row):
         value = out.get(key) or []
         out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
     out['host'] = str(out['host'])
+    # the judged checks (id, severity, text, fix, controls) and the accepted weakenings (text, reason), as data
+    for key in ('checks', 'accepted'):
+        value = row.get(key) or []
+        out[key] = [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
     out['pass'] = not out['findings']
     return out
 

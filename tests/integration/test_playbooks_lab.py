@@ -111,22 +111,44 @@ def test_enforce_then_drift_found_fixed_and_reported(lab, tmp_path):
     assert all(changed[h] == 0 for h in hosts), changed
 
 
-def test_unloaded_profile_is_drift(lab, tmp_path):
+def test_unloaded_profile_is_drift_and_its_service_restarts_only_when_allowed(lab, tmp_path):
+    # the profile unloaded and nginx restarted meanwhile: loading the profile again confines nothing until a restart
     ssh('apparmor', 'apparmor_parser', '-R', '/etc/apparmor.d/usr.sbin.nginx')
-    playbook(lab, 'drift.yml', '-e', 'confine_hosts=apparmor', report_dir=str(tmp_path / 'r'))
+    ssh('apparmor', 'systemctl', 'restart', 'nginx')
+    proc = playbook(lab, 'drift.yml', '-e', 'confine_hosts=apparmor', check=False, report_dir=str(tmp_path / 'r'))
+    assert proc.returncode != 0 and 'hosts falling short' in proc.stdout, proc.stdout[-3000:]
     with open(str(tmp_path / 'r' / 'report.json')) as f:
         aa = [h for h in json.load(f)['hosts'] if h['lsm'] == 'apparmor'][0]
-    assert aa['drift_found'] == ['profile not enforced: nginx'] and aa['drift_fixed'] == aa['drift_found']
+    assert aa['drift_found'] == ['profile not enforced: nginx'] and aa['drift_fixed'] == aa['drift_found'], aa
+    assert [c['id'] for c in aa['checks']] == ['apparmor.unconfined_process'], aa
+    assert aa['checks'][0]['fix'] == 'restart nginx.service' and 'CIS Debian 12 1.3.1.3' in aa['checks'][0]['controls']
     assert 'nginx (enforce)' in ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
+    pid = ssh('apparmor', 'systemctl', 'show', '-p', 'MainPID', '--value', 'nginx').strip()
+    assert ssh('apparmor', 'cat', '/proc/%s/attr/current' % pid).strip() == 'unconfined'  # nothing restarted
+
+    # allowed: drift restarts the unit, and verify then passes with nginx really confined
+    playbook(lab, 'drift.yml', '-e', 'confine_hosts=apparmor', '-e', 'confine_apparmor_restart_unconfined=true',
+             report_dir=str(tmp_path / 'r2'))
+    with open(str(tmp_path / 'r2' / 'report.json')) as f:
+        aa = [h for h in json.load(f)['hosts'] if h['lsm'] == 'apparmor'][0]
+    assert [x.split(' (')[0] for x in aa['drift_found']] == ['runs unconfined: nginx.service'], aa
+    assert aa['drift_fixed'] == aa['drift_found'] and aa['findings'] == [], aa
+    pid = ssh('apparmor', 'systemctl', 'show', '-p', 'MainPID', '--value', 'nginx').strip()
+    assert ssh('apparmor', 'cat', '/proc/%s/attr/current' % pid).strip() == 'nginx (enforce)'
 
 
 def test_verify_fails_on_a_permissive_host_and_passes_after_enforce(lab, tmp_path):
     ssh('selinux', 'setenforce', '0')
+    ssh('selinux', 'semanage', 'permissive', '-a', 'httpd_t')  # the web server's domain: everything allowed
     proc = playbook(lab, 'verify.yml', '--check', check=False, report_dir=str(tmp_path / 'v1'))
     assert proc.returncode != 0
     assert 'hosts falling short' in proc.stdout
     with open(str(tmp_path / 'v1' / 'report.xml')) as f:
         assert 'running mode is permissive' in f.read()
+    with open(str(tmp_path / 'v1' / 'report.json')) as f:
+        se = [h for h in json.load(f)['hosts'] if h['lsm'] == 'selinux'][0]
+    assert sorted(c['id'] for c in se['checks']) == ['selinux.mode', 'selinux.permissive_domain'], se
+    assert 'permissive domain: httpd_t (local)' in se['findings'], se
     playbook(lab, 'enforce.yml', report_dir=str(tmp_path / 'v2'))
     proc = playbook(lab, 'verify.yml', '--check', report_dir=str(tmp_path / 'v3'))
     with open(str(tmp_path / 'v3' / 'report.json')) as f:

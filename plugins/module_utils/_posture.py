@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_utils is for confine.lsm's own plugins; its API may change without notice.
+"""The judgement: which parts of a host's MAC posture (lsm_status_info's status) fail, given what the user expects.
+
+Every check has a stable id, a severity, one line of text, the fix of least power and the benchmark controls it
+answers (ids as ComplianceAsCode's control files map them: CIS RHEL 9 v2.0.0, CIS Ubuntu 24.04 v1.0.0, CIS Debian 12
+v1.1.0, DISA STIG RHEL 9 V2R4 and Ubuntu 22.04 V2R3, SCAP Security Guide rule ids).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+
+# id: (severity, controls)
+CHECKS = {
+    'selinux.enabled': ('high', ['SSG selinux_not_disabled', 'CIS RHEL 9 1.3.1.4']),
+    'selinux.mode': ('high', ['SSG selinux_state', 'CIS RHEL 9 1.3.1.5', 'STIG RHEL-09-431010']),
+    'selinux.config_mode': ('high', ['SSG selinux_state', 'CIS RHEL 9 1.3.1.5', 'STIG RHEL-09-431010']),
+    'selinux.policy': ('high', ['SSG selinux_policytype', 'CIS RHEL 9 1.3.1.3', 'STIG RHEL-09-431015']),
+    'selinux.policy_installed': ('high', ['SSG selinux_policytype', 'CIS RHEL 9 1.3.1.3']),
+    'selinux.kernel_args': ('high', ['SSG grub2_enable_selinux', 'CIS RHEL 9 1.3.1.2']),
+    'selinux.boot_args': ('high', ['SSG grub2_enable_selinux', 'CIS RHEL 9 1.3.1.2']),
+    'selinux.permissive_domain': ('high', []),
+    'selinux.unconfined_service': ('medium', ['SSG selinux_confinement_of_daemons', 'CIS RHEL 9 1.3.1.6']),
+    'selinux.unlabeled_device': ('medium', ['SSG selinux_all_devicefiles_labeled', 'STIG RHEL-09-232260']),
+    'selinux.setroubleshoot': ('low', ['SSG package_setroubleshoot_removed', 'CIS RHEL 9 1.3.1.8']),
+    'selinux.mcstrans': ('low', ['SSG package_mcstrans_removed', 'CIS RHEL 9 1.3.1.7']),
+    'selinux.boolean': ('medium', []),
+    'apparmor.enabled': ('high', ['SSG grub2_enable_apparmor', 'CIS Ubuntu 24.04 1.3.1.2', 'CIS Debian 12 1.3.1.2']),
+    'apparmor.kernel_args': ('high', ['SSG grub2_enable_apparmor', 'CIS Ubuntu 24.04 1.3.1.2',
+                                      'CIS Debian 12 1.3.1.2']),
+    'apparmor.boot_args': ('high', ['SSG grub2_enable_apparmor', 'CIS Ubuntu 24.04 1.3.1.2',
+                                    'CIS Debian 12 1.3.1.2']),
+    'apparmor.service': ('high', ['SSG apparmor_configured', 'STIG UBTU-22-431015', 'STIG UBTU-24-100510']),
+    'apparmor.package': ('high', ['SSG package_apparmor_installed', 'CIS Ubuntu 24.04 1.3.1.1',
+                                  'CIS Debian 12 1.3.1.1', 'STIG UBTU-22-431010', 'STIG UBTU-24-100500']),
+    'apparmor.pam_apparmor': ('low', ['SSG package_pam_apparmor_installed']),
+    'apparmor.min_enforced': ('high', []),
+    'apparmor.profile_not_enforced': ('high', []),
+    'apparmor.complain': ('medium', ['SSG all_apparmor_profiles_enforced', 'CIS Ubuntu 24.04 1.3.1.4',
+                                     'CIS Debian 12 1.3.1.4']),
+    'apparmor.unconfined_process': ('high', ['SSG all_apparmor_profiles_in_enforce_complain_mode',
+                                             'CIS Ubuntu 24.04 1.3.1.3', 'CIS Debian 12 1.3.1.3']),
+    'apparmor.kill': ('info', []),
+}
+
+SELINUX_DEFAULTS = {
+    'state': 'enforcing', 'policy': '', 'booleans': {}, 'permissive_exceptions': [],
+    'unconfined_exceptions': [], 'device_exceptions': [], 'check_unconfined_services': True, 'check_devices': True,
+    'check_setroubleshoot': True, 'check_mcstrans': True,
+}
+APPARMOR_DEFAULTS = {
+    'enforced': [], 'min_enforced': 1, 'policy': 'required', 'exceptions': [],
+    'check_unconfined_processes': True, 'require_pam_apparmor': False, 'packages': ['apparmor'],
+}
+
+
+class PostureError(Exception):
+    pass
+
+
+def _finding(check, text, fix, subject=None):
+    severity, controls = CHECKS[check]
+    return {'id': check, 'severity': severity, 'text': text, 'fix': fix, 'controls': list(controls),
+            'subject': subject}
+
+
+def _exceptions(items, what):
+    """{name: reason} from [{name, reason}] (a reason is required: the report prints it)."""
+    out = {}
+    for item in items or []:
+        if not isinstance(item, dict) or not item.get('name') or not item.get('reason'):
+            raise PostureError('each accepted %s exception needs a name and a reason, got %r' % (what, item))
+        out[str(item['name'])] = str(item['reason'])
+    return out
+
+
+def _accepted(name, exceptions):
+    for pattern, reason in exceptions.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            return reason
+    return None
+
+
+def judge(status, lsm, expect=None):
+    """(findings, accepted): findings fail the host; accepted are weakenings the user listed, with their reasons."""
+    expect = dict(expect or {})
+    if lsm == 'selinux':
+        return _judge_selinux(status.get('selinux') or {}, status.get('packages') or {},
+                              dict(SELINUX_DEFAULTS, **expect))
+    if lsm == 'apparmor':
+        return _judge_apparmor(status.get('apparmor') or {}, status.get('packages') or {},
+                               dict(APPARMOR_DEFAULTS, **expect))
+    raise PostureError('lsm must be selinux or apparmor, not %r' % (lsm,))
+
+
+def _judge_selinux(s, packages, e):
+    found, accepted = [], []
+    want = e['state']
+    if not s.get('enabled') and want != 'disabled':
+        found.append(_finding('selinux.enabled', 'SELinux is not active in the running kernel',
+                              'set SELINUX=%s in /etc/selinux/config, remove selinux=0 from the boot args, '
+                              'reboot (a relabel runs first)' % want))
+    mode = s.get('mode')
+    if s.get('enabled') and mode != want:
+        found.append(_finding('selinux.mode', 'running mode is %s' % mode,
+                              'confine.lsm.selinux_mode state=%s (setenforce 1 and the config)' % want))
+    config_mode = s.get('config_mode')
+    if config_mode != want:
+        found.append(_finding('selinux.config_mode', 'config says %s' % config_mode,
+                              'confine.lsm.selinux_mode state=%s' % want))
+    policy = s.get('policy')
+    if e['policy'] and policy != e['policy']:
+        found.append(_finding('selinux.policy', 'policy is %s' % policy,
+                              'confine.lsm.selinux_mode policy=%s (a relabel and a reboot follow)' % e['policy']))
+    if policy and not s.get('policy_installed', True):
+        found.append(_finding('selinux.policy_installed', 'the configured policy %s is not installed' % policy,
+                              'install the policy package, or set SELINUXTYPE to an installed policy'))
+    for reason in s.get('kernel_args_blocking') or []:
+        found.append(_finding('selinux.kernel_args', 'kernel args block SELinux: %s' % reason,
+                              'remove the argument from the boot configuration '
+                              '(confine_selinux_fix_kernel_args) and reboot'))
+    for item in s.get('boot_args_blocking') or []:
+        found.append(_finding('selinux.boot_args', 'the next boot blocks SELinux: %s (%s)'
+                              % (item['reason'], item['source']),
+                              'remove the argument from %s (confine_selinux_fix_kernel_args)' % item['source'],
+                              item['source']))
+    exc = _exceptions(e['permissive_exceptions'], 'permissive domain')
+    for item in s.get('permissive_domains') or []:
+        reason = _accepted(item['name'], exc)
+        text = 'permissive domain: %s (%s)' % (item['name'], item['origin'])
+        if reason:
+            accepted.append({'id': 'selinux.permissive_domain', 'text': text, 'reason': reason})
+            continue
+        fix = ('semanage permissive -d %s, after the denials it logs are fixed (confine.lsm.lsm_denials_info)'
+               % item['name'] if item['origin'] == 'local' else
+               'the loaded policy declares %s permissive: update or override the module that does' % item['name'])
+        found.append(_finding('selinux.permissive_domain', text, fix, item['name']))
+    if not s.get('permissive_complete', True) and s.get('enabled'):
+        found.append(_finding('selinux.permissive_domain',
+                              'policy-defined permissive domains were not read (%s)' % s.get('permissive_reader'),
+                              'install setools (python3-setools) so the loaded policy can be read'))
+    if e['check_unconfined_services']:
+        exc = _exceptions(e['unconfined_exceptions'], 'unconfined service')
+        for p in s.get('unconfined_services') or []:
+            text = 'unconfined service: %s (pid %s, %s, domain %s, executable label %s)' % (
+                p['unit'], p['pid'], p['exe'], p['domain'], p.get('exe_label'))
+            reason = _accepted(p['unit'], exc) or _accepted(p['domain'], exc)
+            if reason:
+                accepted.append({'id': 'selinux.unconfined_service', 'text': text, 'reason': reason})
+                continue
+            found.append(_finding('selinux.unconfined_service', text,
+                                  'label %s with the policy\'s type for it (confine.lsm.selinux_fcontext + restorecon) '
+                                  'and restart %s; when the policy has none, a reviewed module'
+                                  % (p['exe'], p['unit']), p['unit']))
+    if e['check_devices']:
+        exc = _exceptions(e['device_exceptions'], 'device')
+        for d in s.get('unlabeled_devices') or []:
+            text = 'device %s is labelled %s' % (d['path'], d['type'])
+            reason = _accepted(d['path'], exc)
+            if not reason and d.get('expected') == d['type']:
+                reason = ('the loaded policy labels it %s itself (matchpathcon): restorecon cannot change it; '
+                          'a file context with a specific type would' % d['type'])
+            if reason:
+                accepted.append({'id': 'selinux.unlabeled_device', 'text': text, 'reason': reason})
+                continue
+            found.append(_finding('selinux.unlabeled_device', text,
+                                  'restorecon -v %s (the policy says %s)' % (d['path'], d.get('expected')),
+                                  d['path']))
+        more = (s.get('unlabeled_device_count') or 0) - len(s.get('unlabeled_devices') or [])
+        if more > 0:
+            found.append(_finding('selinux.unlabeled_device', 'and %d more unlabelled devices' % more,
+                                  'restorecon -Rv /dev'))
+    if e['check_setroubleshoot'] and packages.get('setroubleshoot'):
+        found.append(_finding('selinux.setroubleshoot', 'setroubleshoot is installed',
+                              'remove the setroubleshoot package'))
+    if e['check_mcstrans'] and packages.get('mcstrans'):
+        found.append(_finding('selinux.mcstrans', 'mcstrans is installed', 'remove the mcstrans package'))
+    booleans = s.get('booleans') or {}
+    for name, value in sorted((e['booleans'] or {}).items()):
+        have = booleans.get(name) or {}
+        if have.get('persistent') is not None and have['persistent'] != value or \
+                have.get('runtime') is not None and have['runtime'] != value or not have:
+            found.append(_finding('selinux.boolean', 'boolean differs: %s' % name,
+                                  'confine.lsm.sebool_persist booleans={%s: %s}' % (name, value), name))
+    return found, accepted
+
+
+def _judge_apparmor(a, packages, e):
+    found, accepted = [], []
+    if not a.get('enabled'):
+        found.append(_finding('apparmor.enabled', 'AppArmor is not enabled in the kernel',
+                              'boot with apparmor=1 security=apparmor (or an lsm= list with apparmor)'))
+    for reason in a.get('kernel_args_blocking') or []:
+        found.append(_finding('apparmor.kernel_args', 'kernel args block AppArmor: %s' % reason,
+                              'remove it from the boot configuration and reboot'))
+    for item in a.get('boot_args_blocking') or []:
+        found.append(_finding('apparmor.boot_args', 'the next boot blocks AppArmor: %s (%s)'
+                              % (item['reason'], item['source']),
+                              'remove the argument from %s and regenerate the boot loader config' % item['source'],
+                              item['source']))
+    service = a.get('service')
+    if service and service != 'active, enabled':
+        found.append(_finding('apparmor.service', 'apparmor.service is %s' % service,
+                              'systemctl enable --now apparmor.service'))
+    for name in e['packages'] or []:
+        if name in packages and not packages[name]:
+            found.append(_finding('apparmor.package', 'package %s is not installed' % name,
+                                  'install %s' % name, name))
+    if e['require_pam_apparmor'] and not packages.get('libpam-apparmor', packages.get('pam_apparmor')):
+        found.append(_finding('apparmor.pam_apparmor', 'pam_apparmor is not installed',
+                              'install libpam-apparmor (pam_apparmor)'))
+    enforced = (a.get('modes') or {}).get('enforce', 0)
+    if a.get('enabled') and enforced < e['min_enforced']:
+        found.append(_finding('apparmor.min_enforced', 'fewer than %s profiles enforced' % e['min_enforced'],
+                              'confine.lsm.apparmor_profile_mode mode=enforce'))
+    for ref, info in sorted((a.get('requested') or {}).items()):
+        if ref not in (e['enforced'] or []):
+            continue
+        for name in info.get('not_enforced') or []:
+            found.append(_finding('apparmor.profile_not_enforced', 'profile not enforced: %s' % name,
+                                  'confine.lsm.apparmor_profile_mode profiles=[%s] mode=enforce' % name, name))
+        if info.get('error'):
+            found.append(_finding('apparmor.profile_not_enforced', 'profile not enforced: %s (%s)'
+                                  % (ref, info['error']), 'deploy the profile and enforce it', ref))
+    exc = _exceptions(e['exceptions'], 'AppArmor profile')
+    for name, mode in sorted((a.get('profiles') or {}).items()):
+        if mode == 'kill':
+            found_kill = _finding('apparmor.kill', 'profile %s is in kill mode (stronger than enforce; kept)'
+                                  % name, 'none', name)
+            accepted.append({'id': found_kill['id'], 'text': found_kill['text'], 'reason': 'kill is not a lowering'})
+            continue
+        if e['policy'] == 'all' and mode in ('complain', 'prompt'):
+            text = 'profile %s is in %s mode' % (name, mode)
+            reason = _accepted(name, exc)
+            if reason:
+                accepted.append({'id': 'apparmor.complain', 'text': text, 'reason': reason})
+            else:
+                found.append(_finding('apparmor.complain', text,
+                                      'exercise it, refine with confine.lsm.lsm_denials_info, then '
+                                      'confine.lsm.apparmor_profile_mode mode=enforce', name))
+    if e['check_unconfined_processes']:
+        groups = {}
+        for p in a.get('misattached') or []:
+            groups.setdefault((p.get('unit') or p['exe'], p['profile'], p['label']), []).append(p)
+        for (where, profile, label), procs in sorted(groups.items()):
+            pids = ', '.join(str(p['pid']) for p in procs)
+            exes = ', '.join(sorted(set(p['exe'] for p in procs)))
+            text = 'runs unconfined: %s (pid %s, %s) runs as %s although profile %s attaches to it' % (
+                where, pids, exes, label, profile)
+            reason = _accepted(profile, exc)
+            if reason:
+                accepted.append({'id': 'apparmor.unconfined_process', 'text': text, 'reason': reason})
+                continue
+            unit = procs[0].get('unit')
+            fix = 'restart %s' % unit if unit else 'restart the process'
+            found.append(_finding('apparmor.unconfined_process', text + '; ' + fix, fix, unit or procs[0]['exe']))
+    return found, accepted
+
+
+def texts(findings):
+    return [f['text'] for f in findings]
