@@ -15,7 +15,8 @@ description:
   - Takes the C(status) that M(confine.lsm.lsm_status_info) returns and what the user expects, and returns
     C(findings) (each with C(id), C(severity), C(text), C(fix) - the fix of least power -, C(controls) - the
     CIS, DISA STIG and SCAP Security Guide ids it answers - and C(subject)) and C(accepted) (weakenings the user
-    listed as exceptions, each with the reason the report prints).
+    listed as exceptions, each with the reason the report prints), and C(checked) (the ids of every check evaluated,
+    so a report can show the passing ones too).
   - A host passes when C(findings) is empty.
   - "SELinux expectations: C(state) (V(enforcing)), C(policy) (empty: any installed one), C(booleans)
     ({name: bool}), C(permissive_exceptions) and C(unconfined_exceptions) (lists of C(name) - a domain, or a unit
@@ -51,7 +52,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: C(findings) and C(accepted), lists of dicts.
+  description: C(findings) and C(accepted), lists of dicts, and C(checked), the ids of the checks evaluated.
   type: dict
 '''
 
@@ -68,7 +69,7 @@ def lsm_findings(status, lsm, expect=None):
         found, accepted = _posture.judge(status, lsm, expect or {})
     except _posture.PostureError as exc:
         raise AnsibleFilterError(str(exc))
-    return {'findings': found, 'accepted': accepted}
+    return {'findings': found, 'accepted': accepted, 'checked': _posture.checked(lsm, expect or {})}
 
 
 class FilterModule(object):

@@ -264,5 +264,31 @@ def _judge_apparmor(a, packages, e):
     return found, accepted
 
 
+def checked(lsm, expect=None):
+    """The ids of the checks judge() evaluates for lsm with these expectations (those switched off left out)."""
+    e = dict(SELINUX_DEFAULTS if lsm == 'selinux' else APPARMOR_DEFAULTS, **(expect or {}))
+    off = set()
+    if lsm == 'selinux':
+        off.update(k for k, flag in (('selinux.unconfined_service', 'check_unconfined_services'),
+                                     ('selinux.unlabeled_device', 'check_devices'),
+                                     ('selinux.setroubleshoot', 'check_setroubleshoot'),
+                                     ('selinux.mcstrans', 'check_mcstrans')) if not e[flag])
+        if not e['policy']:
+            off.add('selinux.policy')
+        if not e['booleans']:
+            off.add('selinux.boolean')
+    else:
+        if e['policy'] != 'all':
+            off.add('apparmor.complain')
+        if not e['check_unconfined_processes']:
+            off.add('apparmor.unconfined_process')
+        if not e['require_pam_apparmor']:
+            off.add('apparmor.pam_apparmor')
+        if not e['enforced']:
+            off.add('apparmor.profile_not_enforced')
+        off.add('apparmor.kill')  # reported, never failed
+    return [k for k in sorted(CHECKS) if k.startswith(lsm + '.') and k not in off]
+
+
 def texts(findings):
     return [f['text'] for f in findings]

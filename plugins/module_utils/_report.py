@@ -18,13 +18,15 @@ from xml.sax.saxutils import escape, quoteattr
 TABLE = (('host', 'host'), ('result', 'result'), ('lsm', 'LSM'), ('mode', 'mode'), ('config', 'config'),
          ('policy', 'policy'), ('enforced', 'enforced'), ('complain', 'complain'), ('drift_found', 'drift found'),
          ('drift_fixed', 'drift fixed'), ('changes', 'changes'), ('weakened', 'weakened'), ('denials', 'denials'),
-         ('findings', 'findings'))
+         ('findings', 'findings'), ('accepted', 'accepted'))
 COLUMNS = tuple(key for key, dummy in TABLE if key != 'result')
 LISTS = ('findings', 'drift_found', 'drift_fixed', 'changes', 'weakened', 'denials')
+# columns rendered from the judged data (verify's checks and accepted weakenings) rather than copied
+DERIVED = ('accepted',)
 
 
 def normalise(row):
-    out = dict((c, row.get(c)) for c in COLUMNS)
+    out = dict((c, row.get(c)) for c in COLUMNS if c not in DERIVED)
     for key in LISTS:
         value = out.get(key) or []
         out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
@@ -33,8 +35,31 @@ def normalise(row):
     for key in ('checks', 'accepted'):
         value = row.get(key) or []
         out[key] = [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    checked = row.get('checked') or []
+    out['checked'] = [str(c) for c in checked] if isinstance(checked, list) else []
     out['pass'] = not out['findings']
     return out
+
+
+def finding_lines(row):
+    """The findings as printed: with the check id and the benchmark controls where the row has them."""
+    if not row.get('checks'):
+        return row['findings']
+    return ['%s [%s]' % (c.get('text'), '; '.join([str(c.get('id'))] + [str(x) for x in c.get('controls') or []]))
+            for c in row['checks']]
+
+
+def accepted_lines(row):
+    return ['%s (accepted: %s)' % (a.get('text'), a.get('reason')) for a in row.get('accepted') or []]
+
+
+def cell_value(row, key):
+    """What a table cell shows for key."""
+    if key == 'findings':
+        return finding_lines(row)
+    if key == 'accepted':
+        return accepted_lines(row)
+    return row[key]
 
 
 def summary(rows):
@@ -53,6 +78,11 @@ def _cell(value):
     return '-' if value is None or value == '' else str(value)
 
 
+def _md_cell(value):
+    """A Markdown table cell: a pipe would end the cell and a line break the row."""
+    return ' '.join(_cell(value).splitlines()).replace('|', '\\|')
+
+
 def _result(row):
     return 'PASS' if row['pass'] else 'FAIL'
 
@@ -63,32 +93,62 @@ def to_markdown(title, generated, rows):
         generated, s['hosts'], s['passed'], s['failed']), '',
         '| %s |' % ' | '.join(label for dummy, label in TABLE), '|%s' % ('---|' * len(TABLE))]
     for r in rows:
-        cells = [_result(r) if key == 'result' else r[key] for key, dummy in TABLE]
-        lines.append('| %s |' % ' | '.join(_cell(c).replace('|', '\\|') for c in cells))
+        cells = [_result(r) if key == 'result' else cell_value(r, key) for key, dummy in TABLE]
+        lines.append('| %s |' % ' | '.join(_md_cell(c) for c in cells))
     return '\n'.join(lines) + '\n'
 
 
+def _cases(r):
+    """(name, failure lines or None, detail lines) per JUnit test case of a row: one per check evaluated where the
+    row says which were (verify), else one for the host."""
+    detail = ', '.join('%s=%s' % (k, _cell(r[k])) for k in COLUMNS if k not in ('host', 'findings') + DERIVED)
+    host = '%s (%s)' % (r['host'], r['lsm'] or 'unknown')
+    if not r.get('checked'):
+        return [(host, r['findings'] if not r['pass'] else None, [detail])]
+    checks = r.get('checks') or []
+    ids = list(r['checked']) + sorted(set(c.get('id') for c in checks) - set(r['checked']))
+    cases = []
+    for check in ids:
+        failing = [c for c in checks if c.get('id') == check]
+        lines = ['%s\nfix: %s\ncontrols: %s' % (c.get('text'), c.get('fix'), ', '.join(c.get('controls') or []) or '-')
+                 for c in failing]
+        accepted = ['accepted: %s (%s)' % (a.get('text'), a.get('reason')) for a in r.get('accepted') or []
+                    if a.get('id') == check]
+        cases.append(('%s: %s' % (host, check), lines or None, accepted + [detail]))
+    return cases
+
+
+def _xml_text(text):
+    """Only the characters XML 1.0 allows, escaped."""
+    return escape(''.join(ch for ch in text if ch in '\t\n\r' or ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF)))
+
+
 def to_junit(title, generated, rows):
-    s = summary(rows)
+    cases = [(r, c) for r in rows for c in _cases(r)]
+    failures = sum(1 for dummy, c in cases if c[1])
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<testsuites name=%s tests="%d" failures="%d">' % (quoteattr(title), s['hosts'], s['failed']),
+           '<testsuites name=%s tests="%d" failures="%d">' % (quoteattr(title), len(cases), failures),
            '  <testsuite name=%s tests="%d" failures="%d" timestamp=%s>' % (
-               quoteattr(title), s['hosts'], s['failed'], quoteattr(generated))]
-    for r in rows:
-        name = '%s (%s)' % (r['host'], r['lsm'] or 'unknown')
-        out.append('    <testcase classname="confine.lsm.verify" name=%s>' % quoteattr(name))
-        if not r['pass']:
-            out.append('      <failure message=%s>%s</failure>' % (
-                quoteattr('; '.join(r['findings'])), escape('\n'.join(r['findings']))))
-        detail = ', '.join('%s=%s' % (k, _cell(r[k])) for k in COLUMNS if k not in ('host', 'findings'))
-        out.append('      <system-out>%s</system-out>' % escape(detail))
+               quoteattr(title), len(cases), failures, quoteattr(generated))]
+    for r, (name, failing, detail) in cases:
+        out.append('    <testcase classname=%s name=%s>' % (quoteattr('confine.lsm.verify.%s' % r['host']),
+                                                            quoteattr(name)))
+        if failing:
+            message = '; '.join(line.split('\n')[0] for line in failing)
+            out.append('      <failure message=%s>%s</failure>'
+                       % (quoteattr(_xml_attr(message)), _xml_text('\n'.join(failing))))
+        out.append('      <system-out>%s</system-out>' % _xml_text('\n'.join(detail)))
         out.append('    </testcase>')
     out += ['  </testsuite>', '</testsuites>']
     return '\n'.join(out) + '\n'
 
 
+def _xml_attr(text):
+    return ''.join(ch for ch in text if ch in '\t\n\r' or ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF))
+
+
 def _html_cell(key, value):
-    if key in LISTS and value:
+    if (key in LISTS or key in DERIVED) and value:
         return '<td class="list">%s</td>' % '<br>'.join(escape(v) for v in value)
     return '<td>%s</td>' % escape(_cell(value))
 
@@ -112,7 +172,7 @@ def to_html(title, generated, rows):
             '<p>Generated %s; failing hosts first.</p>' % escape(generated), '<table><thead><tr>']
     body.append(''.join('<th>%s</th>' % escape(label) for dummy, label in TABLE) + '</tr></thead><tbody>')
     for r in sorted(rows, key=lambda r: (r['pass'], r['host'])):
-        row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result' else _html_cell(key, r[key])
+        row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result' else _html_cell(key, cell_value(r, key))
                       for key, dummy in TABLE)
         body.append('<tr class="%s">%s</tr>' % ('pass' if r['pass'] else 'fail', row))
     body.append('</tbody></table></body></html>')

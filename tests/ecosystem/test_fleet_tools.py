@@ -76,11 +76,14 @@ def test_verify_through_navigator_free_strategy_high_forks(runs):
     summary, hosts = rows('free')
     assert summary['hosts'] == HOSTS and summary['failed'] == HOSTS and sorted(summary['failed_hosts']) == names
     assert all(h['findings'] and h['lsm'] == 'apparmor' for h in hosts)
-    # JUnit XML for CI: one case per host, each failing with its findings
+    # JUnit XML for CI: one case per check per host; each host's apparmor.enabled case fails with its finding
     junit = ET.parse(str(tmp / 'free' / 'report.xml')).getroot()
     cases = junit.findall('./testsuite/testcase')
-    assert len(cases) == HOSTS and junit.get('failures') == str(HOSTS)
-    assert all('AppArmor is not enabled in the kernel' in c.find('failure').get('message') for c in cases)
+    enabled = [c for c in cases if c.get('name').endswith(': apparmor.enabled')]
+    assert len(enabled) == HOSTS and len(cases) > HOSTS
+    assert all(c.find('failure').get('message') == 'AppArmor is not enabled in the kernel' for c in enabled)
+    assert junit.get('failures') == str(sum(1 for c in cases if c.find('failure') is not None))
+    assert all(h['checked'] and 'apparmor.enabled' in h['checked'] for h in hosts)
 
 
 def test_report_page_reads_at_a_glance_in_chromium(runs, tmp_path):
@@ -92,7 +95,9 @@ def test_report_page_reads_at_a_glance_in_chromium(runs, tmp_path):
         {'host': 'lab-apparmor', 'lsm': 'apparmor', 'mode': 'enabled', 'config': 'service active, enabled',
          'enforced': 42, 'complain': 0, 'findings': []},
     ]
-    failing[0]['findings'] = failing[0]['findings'] * 8  # a long findings cell must not push the result away
+    # a long findings cell must not push the result away
+    failing[0]['findings'] = failing[0]['findings'] * 8
+    failing[0]['checks'] = failing[0]['checks'] * 8
     results = passing + failing
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=util.checkout_collections_path(), ANSIBLE_NOCOLOR='1')
     proc = run(['ansible', 'localhost', '-m', 'confine.lsm.fleet_report', '-a', json.dumps(

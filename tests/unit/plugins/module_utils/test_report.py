@@ -61,3 +61,44 @@ def test_denials_column_is_listed_in_every_format():
     assert '| apparmor denied x2: nginx open /srv/a | - |' in rp.to_markdown('d', 'now', rows)
     assert '<th>denials</th>' in rp.to_html('d', 'now', rows)
     assert 'denials=apparmor denied x2' in rp.to_junit('d', 'now', rows)
+
+
+VERIFIED = rp.normalise({
+    'host': 'web3', 'lsm': 'selinux', 'mode': 'enforcing', 'config': 'enforcing', 'policy': 'targeted',
+    'findings': ['permissive domain: httpd_t (local)'],
+    'checks': [{'id': 'selinux.permissive_domain', 'severity': 'high', 'text': 'permissive domain: httpd_t (local)',
+                'fix': 'semanage permissive -d httpd_t', 'controls': [], 'subject': 'httpd_t'}],
+    'accepted': [{'id': 'selinux.unlabeled_device', 'text': 'device /dev/x is labelled device_t',
+                  'reason': 'the policy labels it so'}],
+    'checked': ['selinux.mode', 'selinux.permissive_domain', 'selinux.unlabeled_device']})
+
+
+def test_junit_has_one_case_per_check_per_verified_host():
+    root = ET.fromstring(rp.to_junit('fleet', 'now', [VERIFIED, ROWS[1]]))
+    cases = root.findall('./testsuite/testcase')
+    assert [c.get('name') for c in cases] == [
+        'web3 (selinux): selinux.mode', 'web3 (selinux): selinux.permissive_domain',
+        'web3 (selinux): selinux.unlabeled_device', 'web2 (apparmor)']
+    assert root.get('tests') == '4' and root.get('failures') == '2'
+    assert cases[0].find('failure') is None
+    failure = cases[1].find('failure')
+    assert failure.get('message') == 'permissive domain: httpd_t (local)'
+    assert 'fix: semanage permissive -d httpd_t' in failure.text
+    assert 'accepted: device /dev/x is labelled device_t (the policy labels it so)' in cases[2].find('system-out').text
+
+
+def test_checks_and_accepted_are_shown_in_markdown_and_html():
+    md = rp.to_markdown('fleet', 'now', [VERIFIED])
+    assert 'permissive domain: httpd_t (local) [selinux.permissive_domain] | ' \
+        'device /dev/x is labelled device_t (accepted: the policy labels it so) |' in md
+    page = rp.to_html('fleet', 'now', [VERIFIED])
+    assert '<th>accepted</th>' in page and '(accepted: the policy labels it so)' in page
+    data = json.loads(rp.to_json('t', 'now', [VERIFIED]))['hosts'][0]
+    assert data['checks'][0]['id'] == 'selinux.permissive_domain' and data['accepted'][0]['reason']
+
+
+def test_markdown_cell_keeps_its_row_and_junit_drops_illegal_characters():
+    row = rp.normalise({'host': 'h', 'findings': ['line one\nline two | x\x01']})
+    md = rp.to_markdown('t', 'now', [row])
+    assert '| line one line two \\| x\x01 |' in md
+    ET.fromstring(rp.to_junit('t', 'now', [row]))  # parses: the control character is gone
