@@ -26,6 +26,9 @@ sys.path.insert(0, ROOT)
 from lab import fleet, images, util  # noqa: E402  pylint: disable=wrong-import-position
 
 BENCH = os.path.join(ROOT, 'bench')
+# the enforce case's contender: the collection as of release 0.2.0
+BASELINE_REV = 'f0b60bf'
+BASELINE_NAME = 'enforce.yml@0.2.0'
 LAB = 'bench'
 CASES = {
     'booleans': ('plays/booleans.yml', ['sebool_persist', 'seboolean', 'raw'], 'bench_names'),
@@ -135,7 +138,7 @@ class Bench(object):
             raise SystemExit('%s failed (rc=%d):\n%s' % (' '.join(argv), proc.returncode, proc.stdout[-5000:]))
         return proc
 
-    def playbook(self, play, extra, check=True, inventory=None, forks=None):
+    def playbook(self, play, extra, check=True, inventory=None, forks=None, collections=None):
         times = os.path.join(self.tmp, 'times.json')
         if os.path.exists(times):
             os.unlink(times)
@@ -146,6 +149,8 @@ class Bench(object):
         if forks:
             argv += ['--forks', str(forks)]
         env = dict(self.env, BENCH_TIMES=times)
+        if collections:
+            env['ANSIBLE_COLLECTIONS_PATH'] = collections
         t0 = time.time()
         proc = self.run(argv, check=check, env=env)
         wall = time.time() - t0
@@ -229,23 +234,42 @@ class Bench(object):
                 if self.checkpoint:
                     self.checkpoint()  # each finished round is kept, even if the run is stopped later
 
+    def baseline_tree(self):
+        """The collection as of BASELINE_REV (release 0.2.0), unpacked from git, with a collections path of its own."""
+        path = os.path.join(self.tmp, 'baseline')
+        os.makedirs(path)
+        archive = subprocess.run(['git', 'archive', BASELINE_REV], cwd=ROOT, stdout=subprocess.PIPE, check=True)
+        subprocess.run(['tar', '-x', '-C', path], input=archive.stdout, check=True)
+        colls = os.path.join(path, '.collections')
+        os.makedirs(os.path.join(colls, 'ansible_collections', 'confine'))
+        os.symlink(path, os.path.join(colls, 'ansible_collections', 'confine', 'lsm'))
+        return path, colls
+
     def enforce_case(self):
+        """enforce.yml of this checkout against enforce.yml of release 0.2.0, alternating, on the same two lab VMs."""
         extra = os.path.join(ROOT, 'playbooks', 'vars', 'lab.yml')
-        enforce = os.path.join(ROOT, 'playbooks', 'enforce.yml')
         lower = os.path.join(ROOT, 'playbooks', 'lab-lower.yml')
+        base, base_colls = self.baseline_tree()
+        contenders = [('enforce.yml', os.path.join(ROOT, 'playbooks', 'enforce.yml'), None),
+                      (BASELINE_NAME, os.path.join(base, 'playbooks', 'enforce.yml'), base_colls)]
         vars_ = {'confine_report_dir': os.path.join(self.tmp, 'report')}
         with open(extra) as f:
             import yaml  # pylint: disable=import-outside-toplevel
             vars_.update(yaml.safe_load(f))
-        self.playbook(enforce, vars_)  # converge once (untimed)
+        for dummy, play, colls in contenders:
+            self.playbook(play, vars_, collections=colls)  # converge once, and warm each tree (untimed)
         for rnd in range(self.args.runs):
+            order = contenders if rnd % 2 == 0 else list(reversed(contenders))
             for phase in (('compliant', 'needs_every_fix') if rnd % 2 == 0 else ('needs_every_fix', 'compliant')):
-                if phase == 'needs_every_fix':
-                    self.playbook(lower, vars_)
-                wall, dummy, dummy2 = self.playbook(enforce, vars_)
-                self.rows.append(dict(case='enforce', size=2, contender='enforce.yml', phase=phase, round=rnd,
-                                      seconds=round(wall, 2)))
-                log('enforce.yml %s (2 VMs): %.1f s' % (phase, wall))
+                for name, play, colls in order:
+                    if phase == 'needs_every_fix':
+                        self.playbook(lower, vars_)
+                    wall, dummy, dummy2 = self.playbook(play, vars_, collections=colls)
+                    self.rows.append(dict(case='enforce', size=2, contender=name, phase=phase, round=rnd,
+                                          seconds=round(wall, 2)))
+                    log('%s %s (2 VMs): %.1f s' % (name, phase, wall))
+                    if self.checkpoint:
+                        self.checkpoint()
 
     def fleet_case(self, sizes, forks_list):
         names = fleet.start('confine-bench', max(sizes), suite=self.args.suite)
@@ -365,13 +389,24 @@ class Bench(object):
         enf = [r for r in self.rows if r['case'] == 'enforce']
         if enf:
             out += ['## The enforce playbook (both lab VMs, whole `ansible-playbook` wall time)', '',
-                    '| host state | rounds | median (s) |', '|---|---|---|',
-                    '| already compliant (the drift check a fleet pays every run) | %s | %s |'
-                    % (self.rounds('enforce', 2, 'enforce.yml', 'compliant'),
-                       fmt(self.med('enforce', 2, 'enforce.yml', 'compliant'))),
-                    '| needs every fix (after `playbooks/lab-lower.yml`) | %s | %s |'
-                    % (self.rounds('enforce', 2, 'enforce.yml', 'needs_every_fix'),
-                       fmt(self.med('enforce', 2, 'enforce.yml', 'needs_every_fix'))), '']
+                    'This checkout\'s `playbooks/enforce.yml` (one read-only `lsm_status_info` call per host, then '
+                    'only the fixing tasks a finding names) against the same playbook of release 0.2.0 (%s, '
+                    'unpacked by `git archive`), alternating inside each round on the same VMs.' % BASELINE_REV, '',
+                    '| host state | rounds | this checkout (s) | 0.2.0 (s) | 0.2.0 / this |', '|---|---|---|---|---|']
+            for phase, label in (('compliant', 'already compliant (the drift check a fleet pays every run)'),
+                                 ('needs_every_fix', 'needs every fix (after `playbooks/lab-lower.yml`)')):
+                ours, base = self.med('enforce', 2, 'enforce.yml', phase), self.med('enforce', 2, BASELINE_NAME, phase)
+                out.append('| %s | %s | %s | %s | %s |' % (label, self.rounds('enforce', 2, 'enforce.yml', phase),
+                                                          fmt(ours), fmt(base), ratio(base, ours)))
+            out.append('')
+            ours, base = self.med('enforce', 2, 'enforce.yml', 'compliant'), self.med('enforce', 2, BASELINE_NAME,
+                                                                                    'compliant')
+            targets.append(('enforce.yml on compliant hosts: at least 3x faster than 0.2.0 (issue 18)',
+                            ratio(base, ours), met(base, ours, lambda r: r >= 3)))
+            ours, base = (self.med('enforce', 2, 'enforce.yml', 'needs_every_fix'),
+                          self.med('enforce', 2, BASELINE_NAME, 'needs_every_fix'))
+            targets.append(('enforce.yml on hosts needing every fix: no slower than 0.2.0 (issue 18)',
+                            ratio(base, ours), met(base, ours, lambda r: r >= 0.95)))
         fleet = [r for r in self.rows if r['case'] == 'fleet']
         if fleet:
             sizes = sorted(set(r['size'] for r in fleet))
@@ -397,7 +432,7 @@ class Bench(object):
                     size, self.rounds('fleet', size, 'verify.yml forks=%d' % forks[0]), ' | '.join(cells)))
             out.append('')
         if targets:
-            out += ['## Targets (issue 6), from this run', '', '| target | measured | met |', '|---|---|---|']
+            out += ['## Targets (issues 6 and 18), from this run', '', '| target | measured | met |', '|---|---|---|']
             out += ['| %s | %s | %s |' % (t, m, {True: 'yes', False: '**no**', None: 'not measured'}[ok])
                     for t, m, ok in targets]
             out.append('')
@@ -458,8 +493,12 @@ def main():
                 parts.append(json.load(f))
         # machine and lab from a run that booted its lab (a run on a kept lab cannot tell the accelerator)
         first = next((p for p in parts if ACCEL_UNKNOWN not in p['machine']['lab']), parts[0])
+        # enforce rows measured without the 0.2.0 contender (before issue 18) are not mixed into side-by-side ones
+        paired = any(r['contender'] == BASELINE_NAME for p in parts for r in p['rows'])
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
-                    rows=[r for p in parts for r in p['rows']],
+                    rows=[r for p in parts for r in p['rows']
+                          if not (paired and r['case'] == 'enforce'
+                                  and not any(x['contender'] == BASELINE_NAME for x in p['rows']))],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         bench = Bench(args)
         bench.rows = data['rows']

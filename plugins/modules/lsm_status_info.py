@@ -14,7 +14,7 @@ short_description: The whole SELinux and AppArmor posture of a host, in one read
 version_added: 0.3.0
 description:
   - Reads, in one module run, what an attacker and an auditor would check on a host, and returns it as data;
-    M(confine.lsm.confine_verify) and the roles judge it with the P(confine.lsm.lsm_findings#filter) filter.
+    P(confine.lsm.confine_verify#role) and the roles judge it with the P(confine.lsm.lsm_findings#filter) filter.
   - "SELinux: whether the kernel runs it, the running and configured mode and the policy type as libselinux itself
     reads them (C(security_getenforce), C(selinux_getenforcemode), C(selinux_getpolicytype)), whether that policy is
     installed, blocking kernel arguments now (C(/proc/cmdline)) and at the next boot (C(/etc/default/grub),
@@ -145,7 +145,8 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status as st
 
 try:
     import selinux
-    HAS_SELINUX = True
+    # PyPI's "selinux" is a shim that imports without the system's bindings behind it
+    HAS_SELINUX = hasattr(selinux, 'selinux_getenforcemode')
 except ImportError:  # the bindings exist only for the system Python; the module respawns into it
     HAS_SELINUX = False
 

@@ -1,0 +1,72 @@
+"""lsm_status_info in-process: its result on this host (no LSM active), a faked AppArmor kernel, bad input."""
+import pytest
+
+from ansible_collections.confine.lsm.plugins.modules import lsm_status_info as mod
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _status as st
+from ansible_collections.confine.lsm.plugins.filter.lsm_findings import lsm_findings
+
+from ansible.errors import AnsibleFilterError
+
+
+def test_reads_a_host_without_an_active_lsm_the_same_in_check_mode(run_module, monkeypatch):
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: False)
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
+    args = {'packages': ['confine-no-such-package']}
+    result = run_module(mod.main, args)
+    assert not result['failed'] and not result['changed']
+    status = result['status']
+    assert not status['selinux']['enabled'] and status['selinux']['mode'] == 'disabled'
+    assert not status['apparmor']['enabled'] and status['apparmor']['misattached'] == []
+    assert status['packages'] == {'confine-no-such-package': False}
+    assert run_module(mod.main, args, check=True)['status'] == status
+    judged = lsm_findings(status, 'apparmor')
+    assert [f['id'] for f in judged['findings']] == ['apparmor.enabled']
+
+
+def test_a_faked_apparmor_kernel_shows_a_process_its_profile_does_not_confine(run_module, monkeypatch, tmp_path):
+    (tmp_path / 'usr.sbin.nginx').write_text('profile nginx /usr/sbin/nginx {\n}\n')
+    (tmp_path / 'disable').mkdir()
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: True)
+    monkeypatch.setattr(mod.aa, 'read_kernel_profiles', lambda *a: {'nginx': 'complain', 'ping': 'kill'})
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: 'active, enabled')
+    procs = [{'pid': 10, 'ppid': 1, 'exe': '/usr/sbin/nginx', 'unit': 'nginx.service', 'cgroup': '/system.slice',
+              'label': 'unconfined'}]
+    monkeypatch.setattr(mod.st, 'processes', lambda proc=st.PROC, lsm='selinux': procs)
+    result = run_module(mod.main, {'lsm': 'apparmor', 'profiles': ['nginx'], 'profile_dir': str(tmp_path)})
+    a = result['status']['apparmor']
+    assert 'selinux' not in result['status']
+    assert a['modes'] == {'complain': 1, 'kill': 1}
+    assert a['misattached'] == [{'pid': 10, 'exe': '/usr/sbin/nginx', 'unit': 'nginx.service', 'label': 'unconfined',
+                                 'profile': 'nginx', 'profile_mode': 'complain'}]
+    assert a['requested']['nginx']['not_enforced'] == ['nginx'] and a['requested']['nginx']['kernel'] == {
+        'nginx': 'complain'}
+    judged = lsm_findings(result['status'], 'apparmor', {'enforced': ['nginx']})
+    assert [f['id'] for f in judged['findings']] == [
+        'apparmor.min_enforced', 'apparmor.profile_not_enforced', 'apparmor.unconfined_process']
+    assert [x['id'] for x in judged['accepted']] == ['apparmor.kill']
+    assert 'apparmor.unconfined_process' in judged['checked'] and 'apparmor.complain' not in judged['checked']
+
+
+@pytest.mark.parametrize('ref', ['nginx;reboot', 'a\nb', '../../etc/shadow'])
+def test_a_bad_profile_reference_fails_naming_it(run_module, ref):
+    result = run_module(mod.main, {'profiles': [ref]})
+    assert result['failed'] and repr(ref)[1:-1] in result['msg']
+
+
+def test_the_filter_refuses_what_is_not_a_status():
+    with pytest.raises(AnsibleFilterError, match='lsm_status_info'):
+        lsm_findings('nope', 'selinux')
+    with pytest.raises(AnsibleFilterError, match='reason'):
+        lsm_findings({'selinux': {}}, 'selinux', {'permissive_exceptions': [{'name': 'x'}]})
+
+
+def test_service_state_without_systemd(monkeypatch):
+    monkeypatch.setattr(mod.os.path, 'isdir', lambda p: False)
+    assert mod.service_state(None, 'apparmor.service') is None
+
+
+def test_aa_module_helpers_are_the_shared_ones():
+    assert mod.aa is aa and mod.st is st
