@@ -48,16 +48,19 @@ CHECKS = {
     'apparmor.unconfined_process': ('high', ['SSG all_apparmor_profiles_in_enforce_complain_mode',
                                              'CIS Ubuntu 24.04 1.3.1.3', 'CIS Debian 12 1.3.1.3']),
     'apparmor.kill': ('info', []),
+    'selinux.denials': ('medium', []),
+    'apparmor.denials': ('medium', []),
 }
 
 SELINUX_DEFAULTS = {
     'state': 'enforcing', 'policy': '', 'booleans': {}, 'permissive_exceptions': [],
     'unconfined_exceptions': [], 'device_exceptions': [], 'check_unconfined_services': True, 'check_devices': True,
-    'check_setroubleshoot': True, 'check_mcstrans': True,
+    'check_setroubleshoot': True, 'check_mcstrans': True, 'denials_max': -1,
 }
 APPARMOR_DEFAULTS = {
     'enforced': [], 'min_enforced': 1, 'policy': 'required', 'exceptions': [],
     'check_unconfined_processes': True, 'require_pam_apparmor': False, 'packages': ['apparmor'],
+    'denials_max': -1,
 }
 
 
@@ -92,12 +95,31 @@ def judge(status, lsm, expect=None):
     """(findings, accepted): findings fail the host; accepted are weakenings the user listed, with their reasons."""
     expect = dict(expect or {})
     if lsm == 'selinux':
-        return _judge_selinux(status.get('selinux') or {}, status.get('packages') or {},
-                              dict(SELINUX_DEFAULTS, **expect))
-    if lsm == 'apparmor':
-        return _judge_apparmor(status.get('apparmor') or {}, status.get('packages') or {},
-                               dict(APPARMOR_DEFAULTS, **expect))
-    raise PostureError('lsm must be selinux or apparmor, not %r' % (lsm,))
+        e = dict(SELINUX_DEFAULTS, **expect)
+        found, accepted = _judge_selinux(status.get('selinux') or {}, status.get('packages') or {}, e)
+    elif lsm == 'apparmor':
+        e = dict(APPARMOR_DEFAULTS, **expect)
+        found, accepted = _judge_apparmor(status.get('apparmor') or {}, status.get('packages') or {}, e)
+    else:
+        raise PostureError('lsm must be selinux or apparmor, not %r' % (lsm,))
+    found.extend(_judge_denials(lsm, status.get('denials'), e['denials_max']))
+    return found, accepted
+
+
+def _judge_denials(lsm, denials, limit):
+    """Enforced denials in the window read, against a threshold (-1: counted, never failed)."""
+    if not denials or limit is None or int(limit) < 0:
+        return []
+    if denials.get('error'):
+        return [_finding(lsm + '.denials', 'denials were not read: %s' % denials['error'],
+                         'install auditd, or point audit_log at the audit log')]
+    count = denials.get('%s_denied' % lsm) or 0
+    if count <= int(limit):
+        return []
+    return [_finding(lsm + '.denials', '%d enforced %s denials since %s (at most %s allowed)'
+                     % (count, 'SELinux' if lsm == 'selinux' else 'AppArmor', denials.get('since'), limit),
+                     'read them with confine.lsm.lsm_denials_info and fix the policy least power first '
+                     '(playbooks/denials.yml)')]
 
 
 def _judge_selinux(s, packages, e):
@@ -287,6 +309,8 @@ def checked(lsm, expect=None):
         if not e['enforced']:
             off.add('apparmor.profile_not_enforced')
         off.add('apparmor.kill')  # reported, never failed
+    if e.get('denials_max') is None or int(e['denials_max']) < 0:
+        off.add(lsm + '.denials')
     return [k for k in sorted(CHECKS) if k.startswith(lsm + '.') and k not in off]
 
 

@@ -72,6 +72,16 @@ options:
     type: list
     elements: str
     default: []
+  denials_since:
+    description:
+      - Count the SELinux and AppArmor denials in the audit log since this time (V(boot), a duration such as
+        V(24h), an epoch V(@1700000000) or an ISO 8601 time), grouped as M(confine.lsm.lsm_denials_info) groups
+        them; the five largest groups are returned as one line each. Not read when unset.
+    type: str
+  audit_log:
+    description: The audit log read for O(denials_since).
+    type: path
+    default: /var/log/audit/audit.log
 notes:
   - Offender lists (unconfined services, unlabelled devices, processes) hold at most 200 entries; counts are exact.
 seealso:
@@ -125,6 +135,12 @@ status:
       description: "{name: installed} for O(packages)."
       returned: always
       type: dict
+    denials:
+      description:
+        - C(source), C(since), C(selinux_denied), C(apparmor_denied) (enforced denials), C(selinux_permissive),
+          C(apparmor_allowed) (logged only), C(groups), C(top) (one line each for the largest groups).
+      returned: when O(denials_since) is set
+      type: dict
   sample:
     selinux: {enabled: true, mode: enforcing, config_mode: enforcing, policy: default, permissive_domains: []}
     packages: {setroubleshoot: false}
@@ -137,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
@@ -341,6 +358,38 @@ def read_packages(module, names):
     return dict((n, None) for n in names)
 
 
+def read_denials(module):
+    """Denials in the audit log since denials_since, counted and grouped (bounded: no records kept)."""
+    p = module.params
+    try:
+        with open('/proc/stat') as f:
+            btime = next((float(line.split()[1]) for line in f if line.startswith('btime ')), None)
+    except (IOError, OSError):
+        btime = None
+    try:
+        since = dn.parse_since(p['denials_since'], boot_time=btime)
+    except dn.DenialError as exc:
+        module.fail_json(msg=to_native(exc))
+    path = p['audit_log']
+    out = {'source': path, 'since': dn.iso(since)}
+    if not os.path.isfile(path):
+        out['error'] = '%s does not exist or is not a regular file' % path
+        return out
+    collector = dn.Collector(since=since, max_records=0)
+    try:
+        with open(path, 'rb') as f:
+            collector.feed(line.decode('utf-8', 'replace') for line in f)
+    except (IOError, OSError) as exc:
+        out['error'] = 'cannot read %s: %s' % (path, to_native(exc))
+        return out
+    summary = collector.summary()
+    groups = collector.result_groups()[1]
+    out.update((k, summary[k]) for k in ('selinux_denied', 'selinux_permissive', 'apparmor_denied',
+                                         'apparmor_allowed', 'groups'))
+    out['top'] = [dn.describe(g) for g in groups[:5]]
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -351,6 +400,8 @@ def main():
             profiles=dict(type='list', elements='str', default=[]),
             profile_dir=dict(type='path', default='/etc/apparmor.d'),
             packages=dict(type='list', elements='str', default=[]),
+            denials_since=dict(type='str'),
+            audit_log=dict(type='path', default='/var/log/audit/audit.log'),
         ),
         supports_check_mode=True,
     )
@@ -374,6 +425,8 @@ def main():
     if want_apparmor:
         status['apparmor'] = read_apparmor(module, aa_procs)
     status['packages'] = read_packages(module, p['packages'])
+    if p['denials_since']:
+        status['denials'] = read_denials(module)
     module.exit_json(changed=False, status=status)
 
 

@@ -262,6 +262,14 @@ def test_denials_playbook_reports_every_host(lab, tmp_path):
     strict = playbook(lab, 'denials.yml', '-e', 'confine_denials_fail=true', '-e', 'confine_hosts=apparmor',
                       check=False, report_dir=str(tmp_path / 'd2'))
     assert strict.returncode != 0 and 'hosts falling short' in strict.stdout
+    # verify counts enforced denials in a window when asked, and fails over its threshold (read-only: --check)
+    proc = playbook(lab, 'verify.yml', '--check', '-e', 'confine_hosts=apparmor', '-e', 'confine_verify_denials_since=boot',
+                    '-e', 'confine_verify_denials_max=0', check=False, report_dir=str(tmp_path / 'd3'))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    with open(str(tmp_path / 'd3' / 'report.json')) as f:
+        aa = json.load(f)['hosts'][0]
+    assert [c['id'] for c in aa['checks']] == ['apparmor.denials'], aa
+    assert any('/srv/confine-denied.txt' in d for d in aa['denials']), aa
 
 
 def test_reboot_in_the_middle_of_a_run(lab, tmp_path):

@@ -251,3 +251,33 @@ def test_apparmor_other_lowerings():
 def test_unknown_lsm_is_refused():
     with pytest.raises(po.PostureError, match="'smack'"):
         po.judge({}, 'smack')
+
+
+def test_denials_over_the_threshold_fail_and_are_off_by_default():
+    denials = {'source': '/var/log/audit/audit.log', 'since': '2026-12-01T00:00:00.000Z', 'selinux_denied': 3,
+               'apparmor_denied': 0, 'top': ['selinux denied x3: nginx (httpd_t) read file /srv/a']}
+    status = {'selinux': SE_OK, 'denials': denials}
+    assert po.judge(status, 'selinux')[0] == []
+    assert po.judge(status, 'selinux', {'denials_max': 3})[0] == []
+    found = po.judge(status, 'selinux', {'denials_max': 0})[0]
+    assert ids(found) == ['selinux.denials'] and found[0]['text'].startswith('3 enforced SELinux denials since')
+    assert 'selinux.denials' in po.checked('selinux', {'denials_max': 0})
+    assert 'selinux.denials' not in po.checked('selinux')
+    found = po.judge({'selinux': SE_OK, 'denials': {'error': 'no log'}}, 'selinux', {'denials_max': 0})[0]
+    assert found[0]['text'] == 'denials were not read: no log'
+
+
+def test_the_status_module_counts_denials_from_an_audit_log(run_module, monkeypatch, tmp_path):
+    from ansible_collections.confine.lsm.plugins.modules import lsm_status_info as mod
+    log = tmp_path / 'audit.log'
+    log.write_text(
+        'type=AVC msg=audit(1700000000.100:10): avc:  denied  { read } for  pid=5 comm="nginx" name="a" dev="vda" '
+        'ino=1 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0\n')
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: False)
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
+    result = run_module(mod.main, {'denials_since': 'all', 'audit_log': str(log)})
+    d = result['status']['denials']
+    assert d['selinux_denied'] == 1 and d['top'][0].startswith('selinux denied x1: nginx (httpd_t)')
+    bad = run_module(mod.main, {'denials_since': 'yesterday-ish', 'audit_log': str(log)})
+    assert bad['failed'] and "'yesterday-ish'" in bad['msg']
