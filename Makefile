@@ -26,8 +26,16 @@ demo: host venv
 test: host venv
 	bash tests/run-all.sh
 
-lint unit containers vms: host venv
+lint containers vms: host venv
 	bash tests/run-all.sh $@
+
+## Unit tests need no host packages and no root.
+unit: venv
+	bash tests/run-all.sh unit
+
+## ansible-test sanity alone (part of the lint tier).
+sanity: venv
+	bash tests/sanity.sh
 
 lab-up: host
 	$(PYTHON) -m lab up

@@ -138,7 +138,7 @@ class Bench(object):
             raise SystemExit('%s failed (rc=%d):\n%s' % (' '.join(argv), proc.returncode, proc.stdout[-5000:]))
         return proc
 
-    def playbook(self, play, extra, check=True, inventory=None, forks=None, collections=None):
+    def playbook(self, play, extra, check=True, inventory=None, forks=None, collections=None, strategy=None):
         times = os.path.join(self.tmp, 'times.json')
         if os.path.exists(times):
             os.unlink(times)
@@ -151,6 +151,11 @@ class Bench(object):
         env = dict(self.env, BENCH_TIMES=times)
         if collections:
             env['ANSIBLE_COLLECTIONS_PATH'] = collections
+        if strategy == 'mitogen_linear':
+            import ansible_mitogen  # pylint: disable=import-outside-toplevel  # pinned in requirements.txt
+            env['ANSIBLE_STRATEGY_PLUGINS'] = os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins',
+                                                           'strategy')
+            env['ANSIBLE_STRATEGY'] = 'mitogen_linear'
         t0 = time.time()
         proc = self.run(argv, check=check, env=env)
         wall = time.time() - t0
@@ -271,23 +276,28 @@ class Bench(object):
                     if self.checkpoint:
                         self.checkpoint()
 
-    def fleet_case(self, sizes, forks_list):
+    def fleet_case(self, sizes, forks_list, strategies):
+        """verify.yml on 1..N containers for every forks value and strategy (ansible's linear, mitogen's), alternating."""
         names = fleet.start('confine-bench', max(sizes), suite=self.args.suite)
+        combos = [(f, st) for st in strategies for f in forks_list]
         try:
             for size in sizes:
                 inv = fleet.inventory(names[:size], os.path.join(self.tmp, 'fleet-%d.json' % size))
                 for rnd in range(self.args.runs):
-                    for forks in (forks_list if rnd % 2 == 0 else list(reversed(forks_list))):
+                    for forks, strategy in (combos if rnd % 2 == 0 else list(reversed(combos))):
                         wall, dummy, proc = self.playbook(
                             os.path.join(ROOT, 'playbooks', 'verify.yml'),
                             {'confine_report_dir': os.path.join(self.tmp, 'fleet-report')},
-                            check=False, inventory=inv, forks=forks)
+                            check=False, inventory=inv, forks=forks, strategy=strategy)
                         if 'PLAY RECAP' not in proc.stdout or 'unreachable=0' not in proc.stdout \
                                 or re.search(r'unreachable=[1-9]', proc.stdout):
                             raise SystemExit('verify.yml did not reach every host:\n%s' % proc.stdout[-3000:])
-                        self.rows.append(dict(case='fleet', size=size, contender='verify.yml forks=%d' % forks,
-                                              phase='verify', round=rnd, seconds=round(wall, 2), forks=forks))
-                        log('verify.yml on %d containers, forks=%d: %.1f s' % (size, forks, wall))
+                        self.rows.append(dict(case='fleet', size=size, contender=fleet_name(forks, strategy),
+                                              phase='verify', round=rnd, seconds=round(wall, 2), forks=forks,
+                                              strategy=strategy))
+                        log('verify.yml on %d containers, forks=%d, %s: %.1f s' % (size, forks, strategy, wall))
+                if self.checkpoint:
+                    self.checkpoint()
         finally:
             fleet.stop(names)
 
@@ -410,26 +420,33 @@ class Bench(object):
         fleet = [r for r in self.rows if r['case'] == 'fleet']
         if fleet:
             sizes = sorted(set(r['size'] for r in fleet))
-            forks = sorted(set(r['forks'] for r in fleet))
+            combos = sorted(set((r['forks'], r.get('strategy') or 'linear') for r in fleet),
+                            key=lambda c: (c[1] != 'linear', c[0]))
+            names = [fleet_name(f, st) for f, st in combos]
+            labels = ['forks %d%s' % (f, '' if st == 'linear' else ', mitogen') for f, st in combos]
             out += ['## Fleet scale: verify.yml against systemd containers', '',
                     'Debian %s systemd containers on this machine, docker connection (no SSH). Their kernel '
                     'enforces no MAC, so every host is reported as failing: the run exercises the same tasks and '
                     'the report, which is what is timed. The controller and every container share this machine\'s '
                     'CPUs, so more forks than CPUs buys nothing here; on a real fleet each host brings its own. '
-                    'Forks 5 is ansible\'s default.' % self.args.suite, '',
-                    '| hosts | rounds | %s | %s |' % (
-                        ' | '.join('forks %d (s)' % f for f in forks),
-                        ' | '.join('marginal s/host, forks %d' % f for f in forks)),
-                    '|---|---|%s' % ('---|' * 2 * len(forks))]
+                    'Forks 5 is ansible\'s default; "mitogen" is mitogen\'s `mitogen_linear` strategy '
+                    '(docs/enforce-a-fleet.md), the rest ansible\'s own `linear`.' % self.args.suite, '',
+                    '| hosts | rounds | %s | %s |' % (' | '.join('%s (s)' % l for l in labels),
+                                                      ' | '.join('marginal s/host, %s' % l for l in labels)),
+                    '|---|---|%s' % ('---|' * 2 * len(names))]
             for size in sizes:
-                cells = [fmt(self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')) for f in forks]
-                for f in forks:
-                    first = self.med('fleet', sizes[0], 'verify.yml forks=%d' % f, 'verify')
-                    here = self.med('fleet', size, 'verify.yml forks=%d' % f, 'verify')
+                cells = [fmt(self.med('fleet', size, n, 'verify')) for n in names]
+                for n in names:
+                    first, here = self.med('fleet', sizes[0], n, 'verify'), self.med('fleet', size, n, 'verify')
                     cells.append(fmt((here - first) / (size - sizes[0])) if size != sizes[0] and here and first
                                  else '-')
-                out.append('| %d | %s | %s |' % (
-                    size, self.rounds('fleet', size, 'verify.yml forks=%d' % forks[0]), ' | '.join(cells)))
+                out.append('| %d | %s | %s |' % (size, self.rounds('fleet', size, names[0]), ' | '.join(cells)))
+            timed = [(self.med('fleet', sizes[-1], n, 'verify'), l) for n, l in zip(names, labels)]
+            timed = [t for t in timed if t[0]]
+            if timed:
+                best = min(timed)
+                out += ['', 'On %d hosts the fastest was %s (%.1f s); the slowest took %s.' % (
+                    sizes[-1], best[1], best[0], ratio(max(timed)[0], best[0]))]
             out.append('')
         if targets:
             out += ['## Targets (issues 6 and 18), from this run', '', '| target | measured | met |', '|---|---|---|']
@@ -455,6 +472,10 @@ def sizes(text):
     return [int(x) for x in text.split(',') if x]
 
 
+def fleet_name(forks, strategy):
+    return 'verify.yml forks=%d' % forks + ('' if strategy in (None, 'linear') else ' ' + strategy)
+
+
 def fmt(value):
     return '-' if value is None else '%.1f' % value
 
@@ -477,6 +498,8 @@ def main():
     parser.add_argument('--fcontexts', default='1,10,30')
     parser.add_argument('--fleet', default='1,10,50')
     parser.add_argument('--forks', default='5,50')
+    parser.add_argument('--strategies', default='linear,mitogen_linear',
+                        help='fleet case: ansible strategies to compare (linear, mitogen_linear)')
     parser.add_argument('--suite', default='bookworm', choices=images.SUITES)
     parser.add_argument('--keep-lab', action='store_true', help='leave the bench lab running')
     parser.add_argument('--out', default=os.path.join(BENCH, 'results'))
@@ -534,7 +557,7 @@ def main():
             bench.enforce_case()
             save()
         if 'fleet' in cases:
-            bench.fleet_case(sizes(args.fleet), sizes(args.forks))
+            bench.fleet_case(sizes(args.fleet), sizes(args.forks), [x for x in args.strategies.split(',') if x])
             save()
     finally:
         if not args.keep_lab:

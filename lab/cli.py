@@ -5,6 +5,7 @@
   python -m lab status|inventory|down [--name default]
   python -m lab ssh HOST [command ...]
   python -m lab dockerd
+  python -m lab collections-path
 """
 import argparse
 import json
@@ -244,6 +245,8 @@ def main(argv=None):
     p.set_defaults(func=cmd_ssh)
     p = sub.add_parser("dockerd", help="start dockerd when none runs")
     p.set_defaults(func=cmd_dockerd)
+    p = sub.add_parser("collections-path", help="print a collections path where ansible finds this checkout")
+    p.set_defaults(func=lambda args: print(util.checkout_collections_path()))
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

@@ -6,9 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
-mkdir -p .cache/collections/ansible_collections/confine
-ln -sfn "$ROOT" .cache/collections/ansible_collections/confine/lsm
-export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections" ANSIBLE_STDOUT_CALLBACK=default
+ANSIBLE_COLLECTIONS_PATH=$(python3 -m lab collections-path) || exit 1
+export ANSIBLE_COLLECTIONS_PATH ANSIBLE_STDOUT_CALLBACK=default
 step() { printf '\n=== [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 INVENTORY=${1:-}
 EXTRA=()

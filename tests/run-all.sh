@@ -9,10 +9,9 @@ VENV=${CONFINE_VENV:-$ROOT/.venv}
 export PATH="$VENV/bin:$PATH"
 LOGS=$ROOT/tests/output/logs
 mkdir -p "$LOGS"
-# ansible finds this checkout as confine.lsm through a symlinked collections path.
-mkdir -p .cache/collections/ansible_collections/confine
-ln -sfn "$ROOT" .cache/collections/ansible_collections/confine/lsm
-export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
+# ansible finds this checkout as confine.lsm through a symlinked collections path (made in one place: lab/util.py).
+ANSIBLE_COLLECTIONS_PATH=$(python3 -m lab collections-path) || exit 1
+export ANSIBLE_COLLECTIONS_PATH
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 TIERS=("$@")
 [ ${#TIERS[@]} -eq 0 ] && TIERS=(lint unit containers vms)

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: apparmor_profile_mode
 short_description: Put AppArmor profiles into enforce, complain or disabled mode, on disk and live, in one parser call
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Sets the mode of AppArmor profiles persistently (the C(flags=(...)) of each profile in its file, and the
     C(disable/) symlink for V(disabled)) and live (the kernel's loaded profiles).
@@ -65,7 +65,11 @@ options:
 requirements:
   - apparmor_parser (package C(apparmor))
 seealso:
-  - module: community.general.aa_profile
+  - module: confine.lsm.apparmor_local_rules
+  - module: confine.lsm.lsm_status_info
+  - name: AppArmor profile modes
+    description: The apparmor_parser manual page (modes, flags, loading).
+    link: https://manpages.debian.org/bookworm/apparmor/apparmor_parser.8.en.html
 '''
 
 EXAMPLES = r'''

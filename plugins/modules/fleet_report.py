@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: fleet_report
 short_description: Write the fleet's MAC report as JSON, JUnit XML, Markdown and a self-contained HTML page
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Takes one result per host (what the confine.lsm.verify role records as C(confine_verify_result), plus drift
     details) and writes the report files into O(dest), atomically. Run it once, on the controller.

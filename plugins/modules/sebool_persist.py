@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sebool_persist
 short_description: Set many SELinux booleans, persistently and live, in one policy transaction
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Sets any number of SELinux booleans in the policy store (persistent) and in the running policy.
   - All persistent changes go into B(one) libsemanage transaction with one commit, so ten booleans cost one policy

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: selinux_mode
 short_description: Keep SELinux enforcing, in /etc/selinux/config and in the running kernel
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Sets the SELinux mode and policy type in C(/etc/selinux/config) and, when SELinux is active, in the running
     kernel.

@@ -108,6 +108,9 @@ def test_auto_accel_falls_back_to_tcg_without_usable_kvm(monkeypatch):
 def test_kvm_probe_result_is_cached(monkeypatch, tmp_path):
     monkeypatch.setenv('CONFINE_LAB_CACHE', str(tmp_path))
     monkeypatch.setattr(vm.os, 'access', lambda path, mode: True)
+    qemu = tmp_path / 'qemu-system-x86_64'  # no qemu needed on the machine that runs the unit tests
+    qemu.write_text('')
+    monkeypatch.setattr(vm.util, 'which', lambda name: str(qemu))
     kernel = tmp_path / 'vmlinuz'
     kernel.write_text('not a kernel')
     calls = []
