@@ -147,6 +147,7 @@ status:
 '''
 
 import os
+import re
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -166,6 +167,10 @@ try:
     HAS_SELINUX = hasattr(selinux, 'selinux_getenforcemode')
 except ImportError:  # the bindings exist only for the system Python; the module respawns into it
     HAS_SELINUX = False
+
+
+BOOLEAN_NAME = re.compile(r'^[A-Za-z0-9_]+\Z')
+PACKAGE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+.:_~-]*\Z')
 
 
 def read_selinux(module, procs):
@@ -415,6 +420,11 @@ def main():
             aa.check_reference(ref)
         except aa.ProfileError as exc:
             module.fail_json(msg=to_native(exc))
+    for what, names, pattern in (('boolean', p['booleans'], BOOLEAN_NAME), ('package', p['packages'], PACKAGE_NAME)):
+        bad = [n for n in names if not pattern.match(n)]
+        if bad:
+            module.fail_json(msg='%s name %r is not valid (letters, digits and %s only); nothing was read'
+                             % (what, bad[0], '_' if what == 'boolean' else '+ . : _ ~ -'))
     status = {}
     selinux_on = want_selinux and bool(se.selinuxfs())
     apparmor_on = want_apparmor and aa.enabled()

@@ -75,7 +75,10 @@ class Host(object):
         files = self.exec('sh', '-c', 'for f in "$@"; do [ -e "$f" ] && sha256sum "$f" || echo "absent $f"; done; '
                           '[ $# -gt 0 ] && ls -la -- "$@" 2>/dev/null | sort; ls -A /etc/selinux /etc/apparmor.d /etc/apparmor.d/local '
                           '/mnt/ro /mnt/tiny 2>/dev/null', '-', *paths, check=False)
-        store = self.exec('semanage', 'export')
+        # every byte of the active policy store (local customisations, modules, the built policy): stricter than
+        # `semanage export` and a tenth of its time, taken twice per refused case
+        store = self.exec('sh', '-c', 'cd /var/lib/selinux && find . -path "./*/active/*" -type f -print0 | sort -z '
+                          '| xargs -0 sha256sum')
         return files + '\n--store--\n' + store
 
 

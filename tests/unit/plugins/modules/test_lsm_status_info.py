@@ -70,3 +70,24 @@ def test_service_state_without_systemd(monkeypatch):
 
 def test_aa_module_helpers_are_the_shared_ones():
     assert mod.aa is aa and mod.st is st
+
+
+@pytest.mark.parametrize('args, named', [
+    ({'booleans': ['httpd_can_network_connect\nx']}, "'httpd_can_network_connect\\nx'"),
+    ({'booleans': ['a\x00b']}, "'a\\x00b'"),
+    ({'packages': ['nginx; reboot']}, "'nginx; reboot'"),
+    ({'packages': ['-rf']}, "'-rf'")])
+def test_bad_names_fail_naming_them(run_module, args, named):
+    result = run_module(mod.main, args)
+    assert result['failed'] and named in result['msg'], result['msg']
+
+
+def test_an_audit_log_that_is_not_a_regular_file_is_not_read(run_module, monkeypatch, tmp_path):
+    import os
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: False)
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
+    result = run_module(mod.main, {'denials_since': 'boot', 'audit_log': fifo})
+    assert 'not a regular file' in result['status']['denials']['error']
