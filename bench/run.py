@@ -406,11 +406,11 @@ class Bench(object):
             for phase, label in (('compliant', 'already compliant (the drift check a fleet pays every run)'),
                                  ('needs_every_fix', 'needs every fix (after `playbooks/lab-lower.yml`)')):
                 ours, base = self.med('enforce', 2, 'enforce.yml', phase), self.med('enforce', 2, BASELINE_NAME, phase)
-                out.append('| %s | %s | %s | %s | %s |' % (label, self.rounds('enforce', 2, 'enforce.yml', phase),
-                                                          fmt(ours), fmt(base), ratio(base, ours)))
+                rounds = self.rounds('enforce', 2, 'enforce.yml', phase)
+                out.append('| %s | %s | %s | %s | %s |' % (label, rounds, fmt(ours), fmt(base), ratio(base, ours)))
             out.append('')
-            ours, base = self.med('enforce', 2, 'enforce.yml', 'compliant'), self.med('enforce', 2, BASELINE_NAME,
-                                                                                    'compliant')
+            ours = self.med('enforce', 2, 'enforce.yml', 'compliant')
+            base = self.med('enforce', 2, BASELINE_NAME, 'compliant')
             targets.append(('enforce.yml on compliant hosts: at least 3x faster than 0.2.0 (issue 18)',
                             ratio(base, ours), met(base, ours, lambda r: r >= 3)))
             ours, base = (self.med('enforce', 2, 'enforce.yml', 'needs_every_fix'),

@@ -141,6 +141,11 @@ status:
           C(apparmor_allowed) (logged only), C(groups), C(top) (one line each for the largest groups).
       returned: when O(denials_since) is set
       type: dict
+    read:
+      description: What this call was asked to read (C(lsm), C(processes), C(devices), C(booleans), C(profiles),
+        C(packages), C(profile_dir)), so that a reader of a kept status knows what it covers.
+      returned: always
+      type: dict
   sample:
     selinux: {enabled: true, mode: enforcing, config_mode: enforcing, policy: default, permissive_domains: []}
     packages: {setroubleshoot: false}
@@ -435,6 +440,8 @@ def main():
     if want_apparmor:
         status['apparmor'] = read_apparmor(module, aa_procs)
     status['packages'] = read_packages(module, p['packages'])
+    status['read'] = dict((k, p[k]) for k in ('lsm', 'processes', 'devices', 'booleans', 'profiles', 'packages',
+                                              'profile_dir'))
     if p['denials_since']:
         status['denials'] = read_denials(module)
     module.exit_json(changed=False, status=status)
