@@ -91,9 +91,31 @@ def _accepted(name, exceptions):
     return None
 
 
+def _int(name, value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PostureError('%s must be a whole number, not %r' % (name, value))
+
+
+def _bool(name, value):
+    """A boolean's expected value as sebool_persist reads it (true/false, on/off, yes/no, 1/0)."""
+    text = ('%s' % value).strip().lower()
+    if text in ('true', 'on', 'yes', '1'):
+        return True
+    if text in ('false', 'off', 'no', '0'):
+        return False
+    raise PostureError('boolean %s: %r is not a boolean value (true/false, on/off, yes/no, 1/0)' % (name, value))
+
+
 def judge(status, lsm, expect=None):
     """(findings, accepted): findings fail the host; accepted are weakenings the user listed, with their reasons."""
     expect = dict(expect or {})
+    for key in ('min_enforced', 'denials_max'):
+        if key in expect:
+            expect[key] = _int(key, expect[key] if expect[key] is not None else -1)
+    if expect.get('booleans'):
+        expect['booleans'] = dict((n, _bool(n, v)) for n, v in expect['booleans'].items())
     if lsm == 'selinux':
         e = dict(SELINUX_DEFAULTS, **expect)
         found, accepted = _judge_selinux(status.get('selinux') or {}, status.get('packages') or {}, e)
@@ -108,8 +130,11 @@ def judge(status, lsm, expect=None):
 
 def _judge_denials(lsm, denials, limit):
     """Enforced denials in the window read, against a threshold (-1: counted, never failed)."""
-    if not denials or limit is None or int(limit) < 0:
+    if limit is None or int(limit) < 0:
         return []
+    if not denials:
+        return [_finding(lsm + '.denials', 'denials were not read (a threshold is set but no window to read)',
+                         'set denials_since (confine_verify_denials_since), e.g. boot or 24h')]
     if denials.get('error'):
         return [_finding(lsm + '.denials', 'denials were not read: %s' % denials['error'],
                          'install auditd, or point audit_log at the audit log')]
@@ -181,6 +206,12 @@ def _judge_selinux(s, packages, e):
                                   'label %s with the policy\'s type for it (confine.lsm.selinux_fcontext + restorecon) '
                                   'and restart %s; when the policy has none, a reviewed module'
                                   % (p['exe'], p['unit']), p['unit']))
+    if e['check_unconfined_services']:
+        more = (s.get('unconfined_service_count') or 0) - len(s.get('unconfined_services') or [])
+        if more > 0:
+            found.append(_finding('selinux.unconfined_service', 'and %d more processes of services in an unconfined '
+                                  'domain, not listed (the list is cut at its limit)' % more,
+                                  'read them with ps -eZ and fix them as the listed ones'))
     if e['check_devices']:
         exc = _exceptions(e['device_exceptions'], 'device')
         for d in s.get('unlabeled_devices') or []:
@@ -207,10 +238,13 @@ def _judge_selinux(s, packages, e):
     booleans = s.get('booleans') or {}
     for name, value in sorted((e['booleans'] or {}).items()):
         have = booleans.get(name) or {}
-        if have.get('persistent') is not None and have['persistent'] != value or \
-                have.get('runtime') is not None and have['runtime'] != value or not have:
-            found.append(_finding('selinux.boolean', 'boolean differs: %s' % name,
-                                  'confine.lsm.sebool_persist booleans={%s: %s}' % (name, value), name))
+        fix = 'confine.lsm.sebool_persist booleans={%s: %s}' % (name, value)
+        if not have or have.get('persistent') is not None and have['persistent'] != value or \
+                have.get('runtime') is not None and have['runtime'] != value:
+            found.append(_finding('selinux.boolean', 'boolean differs: %s' % name, fix, name))
+        elif have.get('persistent') is None:
+            found.append(_finding('selinux.boolean', 'boolean %s: its persistent value could not be read (the '
+                                  'libsemanage bindings or the policy store are missing)' % name, fix, name))
     return found, accepted
 
 
@@ -238,7 +272,7 @@ def _judge_apparmor(a, packages, e):
     if e['require_pam_apparmor'] and not packages.get('libpam-apparmor', packages.get('pam_apparmor')):
         found.append(_finding('apparmor.pam_apparmor', 'pam_apparmor is not installed',
                               'install libpam-apparmor (pam_apparmor)'))
-    enforced = (a.get('modes') or {}).get('enforce', 0)
+    enforced = _int('enforced', (a.get('modes') or {}).get('enforce', 0))
     if a.get('enabled') and enforced < e['min_enforced']:
         found.append(_finding('apparmor.min_enforced', 'fewer than %s profiles enforced' % e['min_enforced'],
                               'confine.lsm.apparmor_profile_mode mode=enforce'))
@@ -283,6 +317,14 @@ def _judge_apparmor(a, packages, e):
             unit = procs[0].get('unit')
             fix = 'restart %s' % unit if unit else 'restart the process'
             found.append(_finding('apparmor.unconfined_process', text + '; ' + fix, fix, unit or procs[0]['exe']))
+        more = (a.get('misattached_count') or 0) - len(a.get('misattached') or [])
+        if more > 0:
+            found.append(_finding('apparmor.unconfined_process', 'and %d more processes a loaded profile does not '
+                                  'confine, not listed (the list is cut at its limit)' % more,
+                                  'restart the services aa-status lists as unconfined with a profile'))
+        if a.get('processes_complete') is False:
+            found.append(_finding('apparmor.unconfined_process', 'processes were not all read (not root): which '
+                                  'ones run unconfined is unknown', 'run verify with become: true'))
     return found, accepted
 
 

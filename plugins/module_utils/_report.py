@@ -106,10 +106,15 @@ def _cases(r):
     if not r.get('checked'):
         return [(host, r['findings'] if not r['pass'] else None, [detail])]
     checks = r.get('checks') or []
-    ids = list(r['checked']) + sorted(set(c.get('id') for c in checks) - set(r['checked']))
+    ids = list(r['checked']) + sorted(set(str(c.get('id')) for c in checks) - set(r['checked']))
     cases = []
+    # findings no check stands for (another producer's text) still fail the host in its own case
+    covered = set(str(c.get('text')) for c in checks)
+    loose = [f for f in r['findings'] if f not in covered]
+    if loose:
+        cases.append((host, loose, [detail]))
     for check in ids:
-        failing = [c for c in checks if c.get('id') == check]
+        failing = [c for c in checks if str(c.get('id')) == check]
         lines = ['%s\nfix: %s\ncontrols: %s' % (c.get('text'), c.get('fix'), ', '.join(c.get('controls') or []) or '-')
                  for c in failing]
         accepted = ['accepted: %s (%s)' % (a.get('text'), a.get('reason')) for a in r.get('accepted') or []
@@ -118,21 +123,27 @@ def _cases(r):
     return cases
 
 
+def _xml_legal(ch):
+    """XML 1.0's Char production: tab, newline, carriage return, and U+0020 up, without surrogates, FFFE and FFFF."""
+    code = ord(ch)
+    return ch in '\t\n\r' or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
 def _xml_text(text):
     """Only the characters XML 1.0 allows, escaped."""
-    return escape(''.join(ch for ch in text if ch in '\t\n\r' or ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF)))
+    return escape(''.join(ch for ch in text if _xml_legal(ch)))
 
 
 def to_junit(title, generated, rows):
     cases = [(r, c) for r in rows for c in _cases(r)]
     failures = sum(1 for dummy, c in cases if c[1])
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<testsuites name=%s tests="%d" failures="%d">' % (quoteattr(title), len(cases), failures),
+           '<testsuites name=%s tests="%d" failures="%d">' % (quoteattr(_xml_attr(title)), len(cases), failures),
            '  <testsuite name=%s tests="%d" failures="%d" timestamp=%s>' % (
-               quoteattr(title), len(cases), failures, quoteattr(generated))]
+               quoteattr(_xml_attr(title)), len(cases), failures, quoteattr(_xml_attr(generated)))]
     for r, (name, failing, detail) in cases:
-        out.append('    <testcase classname=%s name=%s>' % (quoteattr('confine.lsm.verify.%s' % r['host']),
-                                                            quoteattr(name)))
+        out.append('    <testcase classname=%s name=%s>' % (quoteattr(_xml_attr('confine.lsm.verify.%s' % r['host'])),
+                                                            quoteattr(_xml_attr(name))))
         if failing:
             message = '; '.join(line.split('\n')[0] for line in failing)
             out.append('      <failure message=%s>%s</failure>'
@@ -144,7 +155,7 @@ def to_junit(title, generated, rows):
 
 
 def _xml_attr(text):
-    return ''.join(ch for ch in text if ch in '\t\n\r' or ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF))
+    return ''.join(ch for ch in text if _xml_legal(ch))
 
 
 def _html_cell(key, value):

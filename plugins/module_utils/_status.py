@@ -260,17 +260,76 @@ def unlabeled_devices(root='/dev', label_of=file_label, expected_of=None, limit=
 # ------------------------------------------------------------------ boot configuration
 
 KERNEL_CMDLINE = '/etc/kernel/cmdline'
+GRUB_D = '/etc/default/grub.d'
+BLS_DIR = '/boot/loader/entries'
+GRUBENVS = ('/boot/grub2/grubenv', '/boot/grub/grubenv')
+_GRUB_ASSIGN = re.compile(r'^\s*(?:export\s+)?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)=(.*)$')
+_GRUB_REF = re.compile(r'\$\{?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)\}?')
 
 
-def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE):
-    """(source, text) pairs of the kernel args the next boot gets: /etc/default/grub, /etc/kernel/cmdline."""
+def _shell_value(raw):
+    """The value of a shell assignment's right-hand side: quotes removed, a trailing comment dropped."""
+    raw = raw.strip()
+    if raw[:1] in ('"', "'"):
+        end = raw.find(raw[0], 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    return raw.split('#', 1)[0].strip()
+
+
+def grub_default_args(paths):
+    """The kernel args grub-mkconfig builds from /etc/default/grub and grub.d/*.cfg, read in that order: the last
+    assignment wins and "$GRUB_CMDLINE_LINUX ..." extends the value before it, as the shell that sources them does."""
+    values, seen = {}, False
+    for path in paths:
+        text = _read(path)
+        if text is None:
+            continue
+        for line in text.splitlines():
+            m = _GRUB_ASSIGN.match(line)
+            if not m:
+                continue
+            seen = True
+            value = _shell_value(m.group(2))
+            values[m.group(1)] = _GRUB_REF.sub(lambda r: values.get(r.group(1), ''), value)
+    if not seen:
+        return None
+    return ' '.join(' '.join(values.get(k, '') for k in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT')).split())
+
+
+def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_d=GRUB_D, bls_dir=BLS_DIR,
+              grubenvs=GRUBENVS):
+    """(source, text) pairs of the kernel args a next boot can get: /etc/default/grub (+ grub.d), /etc/kernel/cmdline,
+    each boot loader entry's options (BLS, what grubby edits, with $kernelopts from grubenv) and grubenv."""
     found = []
-    text = se.read_grub_default(grub_default)
+    try:
+        extra = sorted(os.path.join(grub_d, n) for n in os.listdir(grub_d) if n.endswith('.cfg'))
+    except OSError:
+        extra = []
+    text = grub_default_args([grub_default] + extra)
     if text is not None:
-        found.append((grub_default, text))
+        found.append((grub_default if not extra else '%s and %s/*.cfg' % (grub_default, grub_d), text))
     text = _read(kernel_cmdline)
     if text is not None:
         found.append((kernel_cmdline, text.strip()))
+    kernelopts = None
+    for env in grubenvs:
+        text = _read(env)
+        if text is None:
+            continue
+        for line in text.splitlines():
+            if line.startswith('kernelopts='):
+                kernelopts = line[len('kernelopts='):]
+                found.append((env, kernelopts))
+    try:
+        entries = sorted(n for n in os.listdir(bls_dir) if n.endswith('.conf'))
+    except OSError:
+        entries = []
+    for name in entries:
+        path = os.path.join(bls_dir, name)
+        for line in (_read(path) or '').splitlines():
+            if line.startswith('options'):
+                opts = line[len('options'):].strip().replace('$kernelopts', kernelopts or '')
+                found.append((path, opts))
     return found
 
 
@@ -358,16 +417,21 @@ def aare_to_regex(pattern):
         elif c == '?':
             out.append('[^/]')
         elif c == '[':
-            end = pattern.find(']', i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:end]
-                neg = body.startswith('^')
-                body = body[1:] if neg else body
-                out.append('[' + ('^' if neg else '') + body.replace('\\', '\\\\') + ']')
-                i = end + 1
-                continue
+            j, body = i + 1, []
+            neg = pattern[j:j + 1] == '^'
+            j += 1 if neg else 0
+            while j < len(pattern) and pattern[j] != ']':
+                if pattern[j] == '\\' and j + 1 < len(pattern):
+                    body.append(re.escape(pattern[j + 1]))
+                    j += 2
+                    continue
+                body.append(pattern[j] if pattern[j] == '-' else re.escape(pattern[j]))
+                j += 1
+            if j >= len(pattern) or not body:
+                return None  # an unterminated or empty class: the parser would refuse the profile
+            out.append('[' + ('^' if neg else '') + ''.join(body) + ']')
+            i = j + 1
+            continue
         elif c == '{':
             out.append('(?:')
             depth += 1
@@ -384,43 +448,71 @@ def aare_to_regex(pattern):
     return '^' + ''.join(out) + '$'
 
 
+GLOB_CHARS = '*?[{'
+
+
+def literal_prefix(pattern):
+    """How many characters of an attachment come before its first glob character (escapes count as one)."""
+    count, i = 0, 0
+    while i < len(pattern):
+        if pattern[i] == '\\':
+            i += 2
+            count += 1
+            continue
+        if pattern[i] in GLOB_CHARS:
+            break
+        i += 1
+        count += 1
+    return count
+
+
 def attachments(files, variables):
-    """{profile name: [compiled regex]} for the top-level profiles of profile files that attach to a path."""
-    found = {}
+    """{profile name: [(regex, exact, literal prefix length)]} for the top-level profiles that attach to a path,
+    and [(profile, attachment)] of those whose attachment could not be expanded (an unknown variable).
+
+    Variables come from the tunables and from the profile's own file (profiles may define their own).
+    """
+    found, unknown = {}, []
     for text in files.values():
+        local = None
         for h in aa.headers(text):
             if h['depth'] != 0:
                 continue
             attach = h['attach'] if h['attach'] else (h['name'] if h['name'].startswith('/') else None)
             if not attach or not attach.startswith(('/', '@')):
                 continue
-            patterns = expand_variables(attach, variables)
+            if local is None:
+                local = dict(variables)
+                local.update(parse_variables([text]))
+            patterns = expand_variables(attach, local)
             if not patterns:
+                unknown.append((h['name'], attach))
                 continue
-            regexes = []
             for p in patterns:
                 rx = aare_to_regex(p)
-                if rx:
-                    try:
-                        regexes.append(re.compile(rx))
-                    except re.error:
-                        continue
-            if regexes:
-                found.setdefault(h['name'], []).extend(regexes)
-    return found
+                if not rx:
+                    unknown.append((h['name'], p))
+                    continue
+                try:
+                    found.setdefault(h['name'], []).append(
+                        (re.compile(rx), not any(c in p for c in GLOB_CHARS), literal_prefix(p)))
+                except re.error:
+                    unknown.append((h['name'], p))
+    return found, unknown
 
 
 def attaching_profile(exe, attach, loaded):
-    """The loaded profile (by name) whose attachment matches exe: the longest literal match wins, as in the kernel."""
-    best, best_len = None, -1
-    for name, regexes in attach.items():
+    """The loaded profile whose attachment matches exe, as the kernel picks it: an exact path beats a glob, then the
+    longest literal prefix wins."""
+    best, best_key = None, None
+    for name, entries in sorted(attach.items()):
         if name not in loaded:
             continue
-        for rx in regexes:
+        for rx, exact, prefix in entries:
             if rx.match(exe):
-                literal = len(re.sub(r'\[\^/\]\*|\.\*|\[\^/\]|\(\?:|\)|\|', '', rx.pattern))
-                if literal > best_len:
-                    best, best_len = name, literal
+                key = (exact, prefix)
+                if best_key is None or key > best_key:
+                    best, best_key = name, key
     return best
 
 

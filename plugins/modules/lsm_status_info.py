@@ -303,10 +303,13 @@ def read_apparmor(module, procs):
     out['disabled'] = st.disabled_profiles(profile_dir)
     out['misattached'] = []
     if out['enabled'] and procs is not None:
-        attach = st.attachments(files, st.parse_variables(st.tunables_texts(profile_dir)))
+        attach, unknown = st.attachments(files, st.parse_variables(st.tunables_texts(profile_dir)))
+        out['attachments_unread'] = [{'profile': n, 'attach': a} for n, a in unknown[:st.LIST_LIMIT]]
         found = st.misattached(procs, attach, loaded)
         out['misattached'] = found[:st.LIST_LIMIT]
         out['misattached_count'] = len(found)
+        # another user's /proc/PID/exe is readable by root only: without it nothing says what the process runs
+        out['processes_complete'] = os.geteuid() == 0
     out['requested'] = {}
     disabled = set(out['disabled'])
     for ref in p['profiles']:

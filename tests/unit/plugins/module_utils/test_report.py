@@ -102,3 +102,13 @@ def test_markdown_cell_keeps_its_row_and_junit_drops_illegal_characters():
     md = rp.to_markdown('t', 'now', [row])
     assert '| line one line two \\| x\x01 |' in md
     ET.fromstring(rp.to_junit('t', 'now', [row]))  # parses: the control character is gone
+
+
+def test_a_finding_no_check_stands_for_still_fails_in_junit():
+    row = rp.normalise({'host': 'h', 'lsm': 'selinux', 'findings': ['denied: something'], 'checks': [],
+                        'checked': ['selinux.mode']})
+    root = ET.fromstring(rp.to_junit('t', 'now', [row]))
+    assert root.get('failures') == '1'
+    assert root.find('./testsuite/testcase/failure').get('message') == 'denied: something'
+    lone = rp.normalise({'host': 'h\udc80x', 'findings': ['bad \ud800 surrogate']})
+    ET.fromstring(rp.to_junit('t', 'now', [lone]).encode('utf-8', 'surrogatepass'))

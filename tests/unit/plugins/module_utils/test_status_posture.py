@@ -99,7 +99,9 @@ def test_loaded_policy_facts_through_setools():
     ('/opt/app?/run', '/opt/app1/run', True),
     ('/opt/app[0-9]/run', '/opt/appx/run', False),
     ('/opt/app[^0-9]/run', '/opt/appx/run', True),
-    ('/opt/a.b', '/opt/aXb', False)])
+    ('/opt/a.b', '/opt/aXb', False),
+    ('/opt/x[\\]]y', '/opt/x]y', True),
+    ('/opt/x[a-c]y', '/opt/xby', True)])
 def test_aare_globs(pattern, path, matches):
     import re
     assert bool(re.match(st.aare_to_regex(pattern), path)) is matches
@@ -121,8 +123,8 @@ PROFILES = {
 
 
 def test_misattached_processes():
-    attach = st.attachments(PROFILES, {'bin': ['/usr/bin', '/bin']})
-    assert sorted(attach) == ['/usr/bin/pidgin', 'nginx', 'tool']
+    attach, unknown = st.attachments(PROFILES, {'bin': ['/usr/bin', '/bin']})
+    assert sorted(attach) == ['/usr/bin/pidgin', 'nginx', 'tool'] and unknown == []
     loaded = {'nginx': 'enforce', '/usr/bin/pidgin': 'enforce', '/usr/bin/pidgin//sanitized_helper': 'enforce'}
     procs = [
         {'pid': 10, 'exe': '/usr/sbin/nginx', 'unit': 'nginx.service', 'label': 'unconfined'},
@@ -281,3 +283,43 @@ def test_the_status_module_counts_denials_from_an_audit_log(run_module, monkeypa
     assert d['selinux_denied'] == 1 and d['top'][0].startswith('selinux denied x1: nginx (httpd_t)')
     bad = run_module(mod.main, {'denials_since': 'yesterday-ish', 'audit_log': str(log)})
     assert bad['failed'] and "'yesterday-ish'" in bad['msg']
+
+
+def test_attachment_precedence_and_own_variables():
+    files = {'/p/glob': 'profile anybin /usr/bin/* {\n}\n',
+             '/p/exact': 'profile exact /usr/bin/tool {\n}\n',
+             '/p/deeper': 'profile deeper /usr/bin/to* {\n}\n',
+             '/p/own': '@{APPDIR}=/opt/app\nprofile own @{APPDIR}/run {\n}\n',
+             '/p/unknown': 'profile lost @{NOPE}/x {\n}\n'}
+    attach, unknown = st.attachments(files, {})
+    loaded = dict((n, 'enforce') for n in ('anybin', 'exact', 'deeper', 'own', 'lost'))
+    assert st.attaching_profile('/usr/bin/tool', attach, loaded) == 'exact'
+    assert st.attaching_profile('/usr/bin/toad', attach, loaded) == 'deeper'
+    assert st.attaching_profile('/usr/bin/ls', attach, loaded) == 'anybin'
+    assert st.attaching_profile('/opt/app/run', attach, loaded) == 'own'
+    assert unknown == [('lost', '@{NOPE}/x')]
+    assert st.aare_to_regex('/opt/x[') is None
+
+
+def test_boot_args_from_every_place_a_next_boot_reads(tmp_path):
+    grub = tmp_path / 'grub'
+    grub.write_text('GRUB_CMDLINE_LINUX="quiet"\nGRUB_CMDLINE_LINUX_DEFAULT=""\n'
+                    'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX security=apparmor"  # appended\n')
+    grub_d = tmp_path / 'grub.d'
+    grub_d.mkdir()
+    (grub_d / '50-cloud.cfg').write_text('GRUB_CMDLINE_LINUX_DEFAULT="${GRUB_CMDLINE_LINUX_DEFAULT} selinux=0"\n')
+    env = tmp_path / 'grubenv'
+    env.write_text('# GRUB Environment Block\nkernelopts=root=/dev/vda ro enforcing=0\n')
+    bls = tmp_path / 'entries'
+    bls.mkdir()
+    (bls / 'a.conf').write_text('title x\noptions $kernelopts lsm=landlock,yama\n')
+    found = dict(st.boot_args(grub_default=str(grub), kernel_cmdline=str(tmp_path / 'none'), grub_d=str(grub_d),
+                              bls_dir=str(bls), grubenvs=[str(env)]))
+    grub_key = '%s and %s/*.cfg' % (grub, grub_d)
+    assert found[grub_key] == 'quiet security=apparmor selinux=0'
+    assert found[str(env)] == 'root=/dev/vda ro enforcing=0'
+    assert found[str(bls / 'a.conf')] == 'root=/dev/vda ro enforcing=0 lsm=landlock,yama'
+    from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
+    assert se.blocking_reasons(se.parse_args(found[grub_key]), 'enforcing') == [
+        'selinux=0 disables SELinux', 'security=apparmor selects another LSM']
+    assert st.aa_blocking(st.parse_aa_args(found[str(bls / 'a.conf')])) == ['lsm=landlock,yama does not list apparmor']
