@@ -35,6 +35,8 @@ def normalise(row):
     for key in ('checks', 'accepted'):
         value = row.get(key) or []
         out[key] = [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    if row.get('posture_read') is not None:
+        out['posture_read'] = str(row['posture_read'])  # which read verify judged (its own, or an unchanged one)
     checked = row.get('checked') or []
     out['checked'] = [str(c) for c in checked] if isinstance(checked, list) else []
     out['pass'] = not out['findings']
