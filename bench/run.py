@@ -445,7 +445,7 @@ class Bench(object):
             timed = [t for t in timed if t[0]]
             if timed:
                 best = min(timed)
-                out += ['', 'On %d hosts the fastest was %s (%.1f s); the slowest took %s.' % (
+                out += ['', 'On %d hosts the fastest was %s (%.1f s); the slowest took %s as long.' % (
                     sizes[-1], best[1], best[0], ratio(max(timed)[0], best[0]))]
             out.append('')
         if targets:
