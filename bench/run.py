@@ -518,10 +518,13 @@ def main():
         first = next((p for p in parts if ACCEL_UNKNOWN not in p['machine']['lab']), parts[0])
         # enforce rows measured without the 0.2.0 contender (before issue 18) are not mixed into side-by-side ones
         paired = any(r['contender'] == BASELINE_NAME for p in parts for r in p['rows'])
+        # fleet rows from before verify became one posture read (no strategy recorded) are not mixed with later ones
+        strategies = any(r['case'] == 'fleet' and 'strategy' in r for p in parts for r in p['rows'])
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
                     rows=[r for p in parts for r in p['rows']
                           if not (paired and r['case'] == 'enforce'
-                                  and not any(x['contender'] == BASELINE_NAME for x in p['rows']))],
+                                  and not any(x['contender'] == BASELINE_NAME for x in p['rows']))
+                          and not (strategies and r['case'] == 'fleet' and 'strategy' not in r)],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         bench = Bench(args)
         bench.rows = data['rows']
