@@ -74,6 +74,24 @@ def _finding(check, text, fix, subject=None):
             'subject': subject}
 
 
+def _kernel_args(lsm, label, section, fix_now, fix_boot):
+    """Findings for kernel args that block the LSM in the running kernel and at the next boot (per source)."""
+    found = [_finding(lsm + '.kernel_args', 'kernel args block %s: %s' % (label, reason), fix_now)
+             for reason in section.get('kernel_args_blocking') or []]
+    found += [_finding(lsm + '.boot_args', 'the next boot blocks %s: %s (%s)' % (label, item['reason'], item['source']),
+                       fix_boot % item['source'], item['source'])
+              for item in section.get('boot_args_blocking') or []]
+    return found
+
+
+def _unlisted(check, count, listed, what, fix):
+    """A finding for offenders beyond a list's limit: no exception covers what nobody has seen."""
+    more = (count or 0) - len(listed or [])
+    if more <= 0:
+        return []
+    return [_finding(check, 'and %d more %s, not listed (the list is cut at its limit)' % (more, what), fix)]
+
+
 def _exceptions(items, what):
     """{name: reason} from [{name, reason}] (a reason is required: the report prints it)."""
     out = {}
@@ -169,15 +187,9 @@ def _judge_selinux(s, packages, e):
     if policy and not s.get('policy_installed', True):
         found.append(_finding('selinux.policy_installed', 'the configured policy %s is not installed' % policy,
                               'install the policy package, or set SELINUXTYPE to an installed policy'))
-    for reason in s.get('kernel_args_blocking') or []:
-        found.append(_finding('selinux.kernel_args', 'kernel args block SELinux: %s' % reason,
-                              'remove the argument from the boot configuration '
-                              '(confine_selinux_fix_kernel_args) and reboot'))
-    for item in s.get('boot_args_blocking') or []:
-        found.append(_finding('selinux.boot_args', 'the next boot blocks SELinux: %s (%s)'
-                              % (item['reason'], item['source']),
-                              'remove the argument from %s (confine_selinux_fix_kernel_args)' % item['source'],
-                              item['source']))
+    found.extend(_kernel_args('selinux', 'SELinux', s, 'remove the argument from the boot configuration '
+                              '(confine_selinux_fix_kernel_args) and reboot',
+                              'remove the argument from %s (confine_selinux_fix_kernel_args)'))
     exc = _exceptions(e['permissive_exceptions'], 'permissive domain')
     for item in s.get('permissive_domains') or []:
         reason = _accepted(item['name'], exc)
@@ -207,11 +219,9 @@ def _judge_selinux(s, packages, e):
                                   'and restart %s; when the policy has none, a reviewed module'
                                   % (p['exe'], p['unit']), p['unit']))
     if e['check_unconfined_services']:
-        more = (s.get('unconfined_service_count') or 0) - len(s.get('unconfined_services') or [])
-        if more > 0:
-            found.append(_finding('selinux.unconfined_service', 'and %d more processes of services in an unconfined '
-                                  'domain, not listed (the list is cut at its limit)' % more,
-                                  'read them with ps -eZ and fix them as the listed ones'))
+        found.extend(_unlisted('selinux.unconfined_service', s.get('unconfined_service_count'),
+                               s.get('unconfined_services'), 'processes of services in an unconfined domain',
+                               'read them with ps -eZ and fix them as the listed ones'))
     if e['check_devices']:
         exc = _exceptions(e['device_exceptions'], 'device')
         for d in s.get('unlabeled_devices') or []:
@@ -253,14 +263,8 @@ def _judge_apparmor(a, packages, e):
     if not a.get('enabled'):
         found.append(_finding('apparmor.enabled', 'AppArmor is not enabled in the kernel',
                               'boot with apparmor=1 security=apparmor (or an lsm= list with apparmor)'))
-    for reason in a.get('kernel_args_blocking') or []:
-        found.append(_finding('apparmor.kernel_args', 'kernel args block AppArmor: %s' % reason,
-                              'remove it from the boot configuration and reboot'))
-    for item in a.get('boot_args_blocking') or []:
-        found.append(_finding('apparmor.boot_args', 'the next boot blocks AppArmor: %s (%s)'
-                              % (item['reason'], item['source']),
-                              'remove the argument from %s and regenerate the boot loader config' % item['source'],
-                              item['source']))
+    found.extend(_kernel_args('apparmor', 'AppArmor', a, 'remove it from the boot configuration and reboot',
+                              'remove the argument from %s and regenerate the boot loader config'))
     service = a.get('service')
     if service and service != 'active, enabled':
         found.append(_finding('apparmor.service', 'apparmor.service is %s' % service,
@@ -317,11 +321,9 @@ def _judge_apparmor(a, packages, e):
             unit = procs[0].get('unit')
             fix = 'restart %s' % unit if unit else 'restart the process'
             found.append(_finding('apparmor.unconfined_process', text + '; ' + fix, fix, unit or procs[0]['exe']))
-        more = (a.get('misattached_count') or 0) - len(a.get('misattached') or [])
-        if more > 0:
-            found.append(_finding('apparmor.unconfined_process', 'and %d more processes a loaded profile does not '
-                                  'confine, not listed (the list is cut at its limit)' % more,
-                                  'restart the services aa-status lists as unconfined with a profile'))
+        found.extend(_unlisted('apparmor.unconfined_process', a.get('misattached_count'), a.get('misattached'),
+                               'processes a loaded profile does not confine',
+                               'restart the services aa-status lists as unconfined with a profile'))
         if a.get('processes_complete') is False:
             found.append(_finding('apparmor.unconfined_process', 'processes were not all read (not root): which '
                                   'ones run unconfined is unknown', 'run verify with become: true'))

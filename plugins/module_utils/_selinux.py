@@ -72,8 +72,9 @@ def installed_policies(root=SELINUX_DIR):
 WATCHED = ('selinux', 'enforcing', 'security', 'lsm')
 
 
-def parse_args(text):
-    """Return {key: value} for the SELinux-relevant args in a kernel command line (last one wins, as in Linux)."""
+def parse_args(text, watched=WATCHED):
+    """Return {key: value} for the watched args in a kernel command line (SELinux's by default; last one wins, as
+    in Linux)."""
     try:
         tokens = shlex.split(text or '')
     except ValueError:
@@ -83,7 +84,7 @@ def parse_args(text):
         if tok == '--':
             break
         key, sep, value = tok.partition('=')
-        if key in WATCHED and sep:
+        if key in watched and sep:
             found[key] = value
     return found
 
@@ -97,10 +98,16 @@ def blocking_reasons(args, state):
         reasons.append('selinux=0 disables SELinux')
     if state == 'enforcing' and args.get('enforcing') == '0':
         reasons.append('enforcing=0 boots SELinux permissive')
-    if 'security' in args and args['security'] not in ('selinux', ''):
+    return reasons + other_lsm_chosen(args, 'selinux')
+
+
+def other_lsm_chosen(args, lsm):
+    """Why security= or lsm= in these kernel args leave lsm out (empty: they do not)."""
+    reasons = []
+    if 'security' in args and args['security'] not in (lsm, ''):
         reasons.append('security=%s selects another LSM' % args['security'])
-    if 'lsm' in args and 'selinux' not in args['lsm'].split(','):
-        reasons.append('lsm=%s does not list selinux' % args['lsm'])
+    if 'lsm' in args and lsm not in args['lsm'].split(','):
+        reasons.append('lsm=%s does not list %s' % (args['lsm'], lsm))
     return reasons
 
 

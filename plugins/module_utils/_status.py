@@ -337,27 +337,14 @@ AA_WATCHED = ('apparmor', 'security', 'lsm')
 
 
 def parse_aa_args(text):
-    """{key: value} of the AppArmor-relevant kernel args (last one wins)."""
-    found = {}
-    for tok in (text or '').split():
-        if tok == '--':
-            break
-        key, sep, value = tok.partition('=')
-        if key in AA_WATCHED and sep:
-            found[key] = value
-    return found
+    """{key: value} of the AppArmor-relevant kernel args (last one wins), read as the SELinux ones are."""
+    return se.parse_args(text, AA_WATCHED)
 
 
 def aa_blocking(args):
     """Why these kernel args keep AppArmor off (empty: nothing blocks)."""
-    reasons = []
-    if args.get('apparmor') == '0':
-        reasons.append('apparmor=0 disables AppArmor')
-    if 'security' in args and args['security'] not in ('apparmor', ''):
-        reasons.append('security=%s selects another LSM' % args['security'])
-    if 'lsm' in args and 'apparmor' not in args['lsm'].split(','):
-        reasons.append('lsm=%s does not list apparmor' % args['lsm'])
-    return reasons
+    reasons = ['apparmor=0 disables AppArmor'] if args.get('apparmor') == '0' else []
+    return reasons + se.other_lsm_chosen(args, 'apparmor')
 
 
 # ------------------------------------------------------------------ AppArmor attachments
