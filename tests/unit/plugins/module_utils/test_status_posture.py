@@ -1,4 +1,8 @@
 """lsm_status_info's readers on recorded /proc trees and files, and the judgement (lsm_findings) on recorded statuses."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 
 import pytest

@@ -1,4 +1,8 @@
 """lsm_status_info in-process: its result on this host (no LSM active), a faked AppArmor kernel, bad input."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import lsm_status_info as mod
