@@ -113,6 +113,18 @@ def _mask(mask):
     return sorted(set(mask))
 
 
+def boot_time(stat='/proc/stat'):
+    """When this host booted (seconds since the epoch, from the kernel's btime), or None."""
+    try:
+        with open(stat) as f:
+            for line in f:
+                if line.startswith('btime '):
+                    return float(line.split()[1])
+    except (IOError, OSError):
+        pass
+    return None
+
+
 def parse_since(value, now=None, boot_time=None):
     """Seconds since the epoch from: boot, all, 15m / 2h / 1d (that long ago), @EPOCH or EPOCH, or an ISO 8601
     date/time (local time unless it carries an offset). Raises DenialError naming the bad value."""

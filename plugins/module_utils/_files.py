@@ -47,6 +47,14 @@ def read_text(path):
         raise
 
 
+def selinux_label(path):
+    """A file's SELinux label (not following a final symlink), or None when it has none or it cannot be read."""
+    try:
+        return os.getxattr(path, 'security.selinux', follow_symlinks=False).rstrip(b'\0').decode() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def write_atomic(module, path, text, mode=0o644):
     """Write text to path through a temp file in the same directory and AnsibleModule.atomic_move.
 

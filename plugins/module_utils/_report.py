@@ -133,7 +133,7 @@ def _xml_legal(ch):
 
 def _xml_text(text):
     """Only the characters XML 1.0 allows, escaped."""
-    return escape(''.join(ch for ch in text if _xml_legal(ch)))
+    return escape(_xml_attr(text))
 
 
 def to_junit(title, generated, rows):
@@ -157,6 +157,7 @@ def to_junit(title, generated, rows):
 
 
 def _xml_attr(text):
+    """text without the characters XML 1.0 does not allow (quoteattr escapes the rest)."""
     return ''.join(ch for ch in text if _xml_legal(ch))
 
 

@@ -24,6 +24,7 @@ import sys
 import types
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 
 PROC = '/proc'
@@ -45,6 +46,11 @@ def _read(path, binary=False):
     except (IOError, OSError):
         return None
     return data if binary else data.decode('utf-8', 'replace')
+
+
+def read_text_or_empty(path):
+    """A small text file (/proc/cmdline), or '' when it cannot be read."""
+    return _read(path) or ''
 
 
 def parse_stat_ppid(text):
@@ -131,17 +137,7 @@ def selinux_type(context):
     return parts[2] if len(parts) >= 3 else None
 
 
-def file_label(path):
-    """The SELinux label of a file (not following a final symlink), or None."""
-    if not path:
-        return None
-    try:
-        return clean_label(os.getxattr(path, 'security.selinux', follow_symlinks=False))
-    except (OSError, AttributeError):
-        return None
-
-
-def unconfined_services(procs, unconfined_types, label_of=file_label):
+def unconfined_services(procs, unconfined_types, label_of=_files.selinux_label):
     """System-service processes (pid 1 excepted, role system_r) whose domain is one the policy leaves unconfined."""
     out = []
     for p in procs:
@@ -233,7 +229,7 @@ def local_permissive(policy_name, store_root=SELINUX_STORE):
     return sorted(found)
 
 
-def unlabeled_devices(root='/dev', label_of=file_label, expected_of=None, limit=LIST_LIMIT):
+def unlabeled_devices(root='/dev', label_of=_files.selinux_label, expected_of=None, limit=LIST_LIMIT):
     """Character and block devices under root labelled device_t or unlabeled_t: ([{path, type, expected}], count).
 
     expected_of(path, mode) gives the label the policy's file contexts assign (libselinux's matchpathcon), or None.

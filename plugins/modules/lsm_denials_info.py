@@ -241,17 +241,6 @@ except ImportError:
     HAS_SELINUX = False
 
 
-def boot_time():
-    try:
-        with open('/proc/stat') as f:
-            for line in f:
-                if line.startswith('btime '):
-                    return float(line.split()[1])
-    except (IOError, OSError):
-        pass
-    return None
-
-
 def rotated_files(path):
     found = []
     for name in glob.glob(glob.escape(path) + '.*'):
@@ -472,7 +461,7 @@ def main():
         if p[key] < 0:
             module.fail_json(msg='%s=%d: must be 0 or more' % (key, p[key]))
     try:
-        since = dn.parse_since(p['since'], boot_time=boot_time())
+        since = dn.parse_since(p['since'], boot_time=dn.boot_time())
     except dn.DenialError as exc:
         module.fail_json(msg=to_native(exc))
 

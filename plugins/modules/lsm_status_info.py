@@ -178,7 +178,7 @@ BOOLEAN_NAME = re.compile(r'^[A-Za-z0-9_]+\Z')
 PACKAGE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+.:_~-]*\Z')
 
 
-def read_selinux(module, procs):
+def read_selinux(module, procs, cmdline, boot):
     p = module.params
     fs = se.selinuxfs()
     out = {'enabled': bool(fs)}
@@ -205,17 +205,12 @@ def read_selinux(module, procs):
         out['config_mode'] = cfg.get(text, 'SELINUX') if text else None
         out['policy'] = cfg.get(text, 'SELINUXTYPE') if text else None
     out['policy_installed'] = se.policy_installed(out['policy']) if out['policy'] else False
-    try:
-        with open('/proc/cmdline') as f:
-            cmdline = f.read()
-    except (IOError, OSError):
-        cmdline = ''
     out['kernel_args'] = se.parse_args(cmdline)
     want = out['config_mode'] if out['config_mode'] in ('enforcing', 'permissive') else 'enforcing'
     out['kernel_args_blocking'] = se.blocking_reasons(out['kernel_args'], want) if fs or cmdline else []
     out['boot_args_blocking'] = [
         {'source': source, 'reason': reason}
-        for source, text in st.boot_args()
+        for source, text in boot
         for reason in se.blocking_reasons(se.parse_args(text), want)]
 
     local = st.local_permissive(out['policy'])
@@ -276,17 +271,13 @@ def read_booleans(module, names, out):
                 for n in names if n in known)
 
 
-def read_apparmor(module, procs):
+def read_apparmor(module, procs, cmdline, boot):
     p = module.params
     out = {'enabled': aa.enabled()}
-    try:
-        with open('/proc/cmdline') as f:
-            out['kernel_args_blocking'] = st.aa_blocking(st.parse_aa_args(f.read()))
-    except (IOError, OSError):
-        out['kernel_args_blocking'] = []
+    out['kernel_args_blocking'] = st.aa_blocking(st.parse_aa_args(cmdline))
     out['boot_args_blocking'] = [
         {'source': source, 'reason': reason}
-        for source, text in st.boot_args()
+        for source, text in boot
         for reason in st.aa_blocking(st.parse_aa_args(text))]
     out['service'] = service_state(module, 'apparmor.service')
     try:
@@ -375,12 +366,7 @@ def read_denials(module):
     """Denials in the audit log since denials_since, counted and grouped (bounded: no records kept)."""
     p = module.params
     try:
-        with open('/proc/stat') as f:
-            btime = next((float(line.split()[1]) for line in f if line.startswith('btime ')), None)
-    except (IOError, OSError):
-        btime = None
-    try:
-        since = dn.parse_since(p['denials_since'], boot_time=btime)
+        since = dn.parse_since(p['denials_since'], boot_time=dn.boot_time())
     except dn.DenialError as exc:
         module.fail_json(msg=to_native(exc))
     path = p['audit_log']
@@ -438,10 +424,13 @@ def main():
     apparmor_on = want_apparmor and aa.enabled()
     se_procs = st.processes(lsm='selinux') if p['processes'] and selinux_on else None
     aa_procs = st.processes(lsm='apparmor') if p['processes'] and apparmor_on else None
+    # the running kernel's args and the next boot's, read once for both LSMs
+    cmdline = st.read_text_or_empty('/proc/cmdline')
+    boot = st.boot_args()
     if want_selinux:
-        status['selinux'] = read_selinux(module, se_procs)
+        status['selinux'] = read_selinux(module, se_procs, cmdline, boot)
     if want_apparmor:
-        status['apparmor'] = read_apparmor(module, aa_procs)
+        status['apparmor'] = read_apparmor(module, aa_procs, cmdline, boot)
     status['packages'] = read_packages(module, p['packages'])
     status['read'] = dict((k, p[k]) for k in ('lsm', 'processes', 'devices', 'booleans', 'profiles', 'packages',
                                               'profile_dir'))

@@ -194,13 +194,6 @@ def read_optional(path):
         return ''
 
 
-def label_of(path):
-    try:
-        return os.getxattr(path, 'security.selinux', follow_symlinks=False).rstrip(b'\0').decode()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def selinux_active():
     return os.path.exists('/sys/fs/selinux/enforce')
 
@@ -295,7 +288,7 @@ def main():
             module.fail_json(msg='restorecon failed (rc=%d): %s' % (rc, (err or out).strip()), **result)
         relabelled = fc.parse_restorecon(out)
         if module.check_mode and changes:
-            predicted, truncated = fc.predict([r for r in rules if r['state'] == 'present'], paths, label_of)
+            predicted, truncated = fc.predict([r for r in rules if r['state'] == 'present'], paths, _files.selinux_label)
             if truncated:
                 module.warn('check mode looked at the first 100000 files only to predict relabels')
             known = dict((x['path'], x) for x in relabelled)
