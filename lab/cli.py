@@ -1,19 +1,20 @@
 """confine.lsm lab: Debian VMs where SELinux and AppArmor really enforce, and container base images.
 
   python -m lab build [--suite bookworm] [--vm] [--containers] [--force]
-  python -m lab up [--name default] [--lsm selinux,apparmor] [--suite bookworm]
+  python -m lab up [--name default] [--lsm selinux,apparmor] [--suite bookworm] [--cold]
   python -m lab status|inventory|down [--name default]
   python -m lab ssh HOST [command ...]
   python -m lab dockerd
   python -m lab collections-path
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import shutil
 import sys
 
-from . import images, util, vm
+from . import images, util, vm, warm
 
 LSMS = ("selinux", "apparmor")
 
@@ -106,21 +107,37 @@ def cmd_up(args):
         if os.path.exists(stale):
             os.unlink(stale)
     util.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "confine-lab-" + name, "-f", key], quiet=True)
+    # a saved VM per LSM to resume (made now, in parallel, when there is none); None: boot
+    warm_starts = dict((lsm, None) for lsm in args.lsm)
+    if not args.cold and warm.enabled():
+        with concurrent.futures.ThreadPoolExecutor(len(args.lsm)) as pool:
+            futures = dict((lsm, pool.submit(warm.saved, image_dir, lsm, args.timeout)) for lsm in args.lsm)
+            for lsm, future in futures.items():
+                try:
+                    warm_starts[lsm] = future.result()
+                except util.LabError as exc:
+                    util.say("warm start for %s unavailable, booting instead: %s" % (lsm, exc))
     try:
         for lsm in args.lsm:
             host = "lab-%s-%s" % (lsm, args.suite) if name == "default" else "%s-%s" % (name, lsm)
             overlay = os.path.join(rundir, host + ".qcow2")
             if os.path.exists(overlay):
                 os.unlink(overlay)
-            util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image_dir, "base.qcow2"),
-                      "-F", "qcow2", overlay], quiet=True)
-            machine = vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start()
+            saved = warm_starts[lsm]
+            util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
+                      saved.disk if saved else os.path.join(image_dir, "base.qcow2"), "-F", "qcow2", overlay],
+                     quiet=True)
+            machine = vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start(
+                incoming=saved.state if saved else None)
             machines.append(machine)
             state["vms"].append({"host": host, "lsm": lsm, "port": machine.port, "pid": machine.pid,
-                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir, "key": key})
+                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir, "key": key,
+                                 "started": "resumed" if saved else "booted"})
             save_state(name, state)
         for machine in machines:
             machine.wait_ssh(args.timeout)
+            if warm_starts[machine.lsm]:
+                warm.after_resume(machine)
             machine.install_key(key)
             check_lsm(machine)
     except BaseException:
@@ -153,7 +170,7 @@ def cmd_down(args):
     for entry in state["vms"]:
         machine = vm_of(entry)
         if machine.alive():
-            util.say("stopping %s (pid %d)" % (machine.name, machine.pid))
+            util.say("stopping %s (pid %d, %.0f CPU seconds)" % (machine.name, machine.pid, machine.cpu_seconds() or 0))
             machine.kill()
         if os.path.exists(entry["overlay"]):
             os.unlink(entry["overlay"])
@@ -231,6 +248,8 @@ def main(argv=None):
     p.add_argument("--lsm", type=csv(LSMS), default=list(LSMS))
     p.add_argument("--suite", choices=images.SUITES, default="bookworm")
     p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("--cold", action="store_true",
+                   help="boot every VM instead of resuming the saved state of one that booted (lab/warm.py)")
     p.set_defaults(func=cmd_up)
     for cmd, func, text in (("down", cmd_down, "stop the lab's VMs and remove their overlays"),
                             ("status", cmd_status, "is the lab up and enforcing"),

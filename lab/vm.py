@@ -80,6 +80,9 @@ def vcpus():
     return text
 
 
+_ACCEL = {}  # kernel -> (KVM works, why): said once per process
+
+
 def accel_args(kernel):
     """qemu acceleration: CONFINE_LAB_ACCEL=kvm|tcg forces one; the default (auto) uses KVM only if it works."""
     accel = os.environ.get("CONFINE_LAB_ACCEL", "auto")
@@ -89,11 +92,13 @@ def accel_args(kernel):
         return TCG
     if accel != "auto":
         raise util.LabError("CONFINE_LAB_ACCEL=%r: expected auto, kvm or tcg" % accel)
-    works, why = kvm_works(kernel)
+    if kernel not in _ACCEL:
+        _ACCEL[kernel] = kvm_works(kernel)
+        works, why = _ACCEL[kernel]
+        util.say("accelerator: %s, because %s" % ("KVM" if works else "software emulation (TCG)", why))
+    works, why = _ACCEL[kernel]
     if works:
-        util.say("accelerator: KVM (%s)" % why)
         return KVM
-    util.say("accelerator: software emulation (TCG), because %s" % why)
     return TCG
 
 
@@ -134,21 +139,14 @@ class VM:
 
     # -------------------------------------------------------------- lifecycle
 
-    def start(self):
-        os.makedirs(self.rundir, exist_ok=True)
-        with open(os.path.join(self.image_dir, "hostkey.pub")) as f:
-            hostkey = " ".join(f.read().split()[:2])
-        with open(self.known_hosts, "w") as f:
-            f.write("%s %s\n" % (HOSTKEY_ALIAS, hostkey))
-        self.port = self.port or free_port()
-        pidfile = os.path.join(self.rundir, self.name + ".pid")
-        if os.path.exists(pidfile):
-            os.unlink(pidfile)
+    def argv(self, pidfile):
+        """The qemu command line. Everything the guest sees is here; a warm start (lab/warm.py) must use the same
+        one, with only the disk file, the port, the console file and the pidfile differing."""
         # systemd's 90 s unit start timeout is too short for an emulated guest on a loaded host: in CI,
         # systemd-networkd timed out at boot and the guest never got SSH. Give units ten minutes.
         append = "root=/dev/vda rw console=ttyS0 panic=-1 systemd.default_timeout_start_sec=600 %s" % (
             KERNEL_ARGS[self.lsm])
-        argv = ["qemu-system-x86_64", "-name", "confine-lab-" + self.name, "-machine", "q35"] + accel_args(
+        return ["qemu-system-x86_64", "-name", "confine-lab-" + self.name, "-machine", "q35"] + accel_args(
             os.path.join(self.image_dir, "vmlinuz")) + [
             "-smp", vcpus(), "-m", str(self.memory), "-display", "none", "-monitor", "none",
             "-serial", "file:" + self.console,
@@ -158,13 +156,42 @@ class VM:
             "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % self.port,
             "-device", "virtio-net-pci,netdev=n0",
             "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-pci,rng=rng0",
+            # a VM generation id: a guest restored from a saved state (a warm start) reseeds its random generator
+            "-device", "vmgenid,guid=auto",
             "-daemonize", "-pidfile", pidfile,
         ]
-        util.step("boot %s (%s) on 127.0.0.1:%d, console log %s" % (self.name, self.lsm, self.port, self.console))
+
+    def start(self, incoming=None, qmp=None):
+        """Boot, or with incoming (a saved state file) resume where the saved VM stopped; qmp: a control socket."""
+        os.makedirs(self.rundir, exist_ok=True)
+        with open(os.path.join(self.image_dir, "hostkey.pub")) as f:
+            hostkey = " ".join(f.read().split()[:2])
+        with open(self.known_hosts, "w") as f:
+            f.write("%s %s\n" % (HOSTKEY_ALIAS, hostkey))
+        self.port = self.port or free_port()
+        pidfile = os.path.join(self.rundir, self.name + ".pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        argv = self.argv(pidfile)
+        if incoming:
+            argv += ["-incoming", "exec:cat " + shlex.quote(incoming)]
+        if qmp:
+            argv += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
+        util.step("%s %s (%s) on 127.0.0.1:%d, console log %s" % (
+            "resume" if incoming else "boot", self.name, self.lsm, self.port, self.console))
         util.run(argv, quiet=True)
         with open(pidfile) as f:
             self.pid = int(f.read().strip())
         return self
+
+    def cpu_seconds(self):
+        """CPU the qemu process has used so far (user + system), or None when it is gone."""
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
     def alive(self):
         return bool(self.pid) and pid_is_ours(self.pid, self.disk)

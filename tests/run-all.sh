@@ -39,10 +39,23 @@ record_result() {  # record_result TIER RC PASS_DETAIL FAIL_DETAIL T0
   fi
 }
 
+# Everything shares two cores, so what a step costs is its CPU, not its wall time: with_cpu runs a command in a
+# subshell and appends the CPU its processes used (user + system, every descendant waited for) to cpu-steps.txt.
+# The lab VMs and the containers are not descendants; tests/cpu_account.py samples those.
+with_cpu() {  # with_cpu LABEL cmd...
+  local label=$1 tf rc=0; shift
+  tf=$(mktemp)
+  ( "$@"; rc=$?; times > "$tf"; exit $rc ) || rc=$?
+  sed -n 2p "$tf" | awk -v l="$label" '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
+    printf "%8.0f  %s\n", n, l }' >> "$LOGS/cpu-steps.txt"
+  rm -f "$tf"
+  return $rc
+}
+
 run_step() {  # run_step LABEL LOGNAME cmd...  -> prints the log tail on failure
-  local label=$1 log=$LOGS/$2.log; shift 2
+  local label=$1 name=$2 log=$LOGS/$2.log; shift 2
   say "$label"
-  if "$@" >"$log" 2>&1; then
+  if with_cpu "$name" "$@" >"$log" 2>&1; then
     tail -n 3 "$log"; return 0
   fi
   echo "FAILED: $label (log: $log)"; tail -n 60 "$log"; return 1
@@ -157,7 +170,7 @@ with_mitogen() {
 timed() {  # timed cmd...: runs it, appends "start end seconds rc cmd" to the lanes' times file
   local t0=$SECONDS s0 rc=0
   s0=$(date +%H:%M:%S)
-  "$@" || rc=$?
+  with_cpu "lane: $*" "$@" || rc=$?
   printf '%s-%s %5ss rc=%s  %s\n' "$s0" "$(date +%H:%M:%S)" $((SECONDS - t0)) "$rc" "$*" >> "$LOGS/vm-lanes.times"
   return $rc
 }
@@ -217,6 +230,9 @@ run_vms_lane() {
   tier_vms > "$LOGS/tier-vms.out" 2>&1
   printf '%s\n' "${SUMMARY[@]}" > "$LOGS/tier-vms.summary"
 }
+# CPU of the VMs and containers (not descendants of this script), sampled until the run ends
+rm -f "$LOGS/cpu-steps.txt"
+python3 "$ROOT/tests/cpu_account.py" "$LOGS/cpu.txt" & CPU_PID=$!
 others=()
 for tier in "${TIERS[@]}"; do
   [ "$tier" = vms ] || others+=("$tier")
@@ -246,12 +262,15 @@ if [ -n "$VMS_LANE_PID" ]; then
 fi
 say "summary"
 printf '%s\n' "${SUMMARY[@]}"
+kill -TERM "$CPU_PID" 2>/dev/null && wait "$CPU_PID"
 # this run's tier and lane times, for docs/testing.md and the next session's comparison
 {
   printf 'run of %s at %s: total %ss (%s min), tiers: %s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "$(date -u +%Y-%m-%dT%H:%MZ)" "$SECONDS" "$((SECONDS / 60))" "${TIERS[*]}"
   printf '%s\n' "${SUMMARY[@]}"
   [ -f "$LOGS/vm-lanes.times" ] && { echo "vms lanes (wall time of each step; the lanes share the CPU):"; cat "$LOGS/vm-lanes.times"; }
+  [ -f "$LOGS/cpu.txt" ] && cat "$LOGS/cpu.txt"
+  [ -f "$LOGS/cpu-steps.txt" ] && { echo "  controller CPU seconds per step (the step's own processes):"; sort -rn "$LOGS/cpu-steps.txt"; }
 } > "$ROOT/tests/output/times.txt"
 cat "$ROOT/tests/output/times.txt" >> "$ROOT/tests/output/times-history.txt"
 npass=0

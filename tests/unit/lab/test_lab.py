@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, ROOT)
 
-from lab import cli, images, vm  # noqa: E402  pylint: disable=wrong-import-position
+from lab import cli, images, vm, warm  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def test_recipe_hash_is_stable_and_keyed_by_content(monkeypatch):
@@ -101,6 +101,7 @@ def test_accel_rejects_unknown_value_by_name(monkeypatch):
 def test_auto_accel_falls_back_to_tcg_without_usable_kvm(monkeypatch):
     monkeypatch.delenv('CONFINE_LAB_ACCEL', raising=False)
     monkeypatch.setattr(vm.os, 'access', lambda path, mode: False)
+    monkeypatch.setattr(vm, '_ACCEL', {})
     assert vm.kvm_works('/no/kernel')[0] is False
     assert vm.accel_args('/no/kernel') == vm.TCG
 
@@ -125,3 +126,65 @@ def test_kvm_probe_result_is_cached(monkeypatch, tmp_path):
     assert vm.kvm_works(str(kernel)) == (True, 'a kernel booted under KVM')
     assert vm.kvm_works(str(kernel))[0] is True
     assert len(calls) == 1 and '-accel' in calls[0] and 'kvm' in calls[0]
+
+
+def _qemu(monkeypatch, tmp_path):
+    monkeypatch.setenv('CONFINE_LAB_ACCEL', 'tcg')
+    qemu = tmp_path / 'qemu-system-x86_64'
+    qemu.write_text('')
+    monkeypatch.setattr(vm.util, 'which', lambda name: str(qemu))
+    return qemu
+
+
+def test_a_resumed_vm_sees_the_command_line_it_was_saved_with(monkeypatch, tmp_path):
+    """Only the per-run parts differ between two VMs of one image and LSM: the name, the console file, the disk,
+    the forwarded port and the pidfile. Everything else is what the saved state was taken under."""
+    _qemu(monkeypatch, tmp_path)
+    a = vm.VM('/img', '/a/disk.qcow2', 'selinux', 'one', rundir='/a', port=1111).argv('/a/pid')
+    b = vm.VM('/img', '/b/other.qcow2', 'selinux', 'two', rundir='/b', port=2222).argv('/b/pid')
+    assert len(a) == len(b)
+    differ = [a[i - 1] for i in range(len(a)) if a[i] != b[i]]
+    assert differ == ['-name', '-serial', '-drive', '-netdev', '-pidfile'], differ
+    assert a[a.index('-device', a.index('virtio-rng-pci,rng=rng0')) + 1] == 'vmgenid,guid=auto'
+
+
+def test_warm_key_follows_what_the_guest_sees(monkeypatch, tmp_path):
+    qemu = _qemu(monkeypatch, tmp_path)
+    monkeypatch.delenv('CONFINE_LAB_VCPUS', raising=False)
+    k = warm.key('/img', 'selinux')
+    assert k == warm.key('/img', 'selinux') and k != warm.key('/img', 'apparmor') and k != warm.key('/img2', 'selinux')
+    monkeypatch.setenv('CONFINE_LAB_VCPUS', '1')
+    assert warm.key('/img', 'selinux') != k
+    monkeypatch.delenv('CONFINE_LAB_VCPUS')
+    os.utime(str(qemu), (1, 1))  # another qemu binary
+    assert warm.key('/img', 'selinux') != k
+
+
+@pytest.mark.parametrize('value,expected', [('1', True), ('0', False)])
+def test_warm_starts_can_be_turned_off(monkeypatch, value, expected):
+    monkeypatch.setenv('CONFINE_LAB_WARM', value)
+    assert warm.enabled() is expected
+    monkeypatch.setenv('CONFINE_LAB_WARM', 'yes')
+    with pytest.raises(vm.util.LabError, match="'yes'"):
+        warm.enabled()
+
+
+def test_resume_reads_the_saved_state_quoted(monkeypatch, tmp_path):
+    _qemu(monkeypatch, tmp_path)
+    img = tmp_path / 'img'
+    img.mkdir()
+    (img / 'hostkey.pub').write_text('ssh-ed25519 AAAA root@x\n')
+    calls = []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        with open(argv[argv.index('-pidfile') + 1], 'w') as f:
+            f.write('4242\n')
+
+    monkeypatch.setattr(vm.util, 'run', fake_run)
+    machine = vm.VM(str(img), str(tmp_path / 'd.qcow2'), 'apparmor', 'h', rundir=str(tmp_path / 'run'), port=5)
+    machine.start(incoming='/state dir/state')
+    assert machine.pid == 4242
+    assert calls[0][calls[0].index('-incoming') + 1] == "exec:cat '/state dir/state'"
+    machine.start()
+    assert '-incoming' not in calls[1]
