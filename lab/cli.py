@@ -90,10 +90,17 @@ def cmd_up(args):
     name = args.name
     old = load_state(name)
     if old:
-        if all(vm_of(e).alive() for e in old["vms"]):
+        machines = [vm_of(e) for e in old["vms"]]
+        dead = [m.name for m in machines if not m.alive()]
+        # a qemu process that runs is not a VM that answers: a hung guest is reported and the lab started again
+        silent = [m.name for m in machines if m.name not in dead and not m.can_login(connect_timeout=15, attempts=2)]
+        if not dead and not silent and {m.lsm for m in machines} == set(args.lsm) and old["suite"] == args.suite:
             util.say("lab %r already up; inventory: %s" % (name, write_inventory(name, old)))
             print(write_inventory(name, old))
             return
+        util.say("lab %r is up but %s: starting it again" % (name, "; ".join(
+            ["%s stopped" % n for n in dead] + ["%s does not answer SSH" % n for n in silent]) or
+            "not as asked (suite %s, LSMs %s)" % (old["suite"], ",".join(m.lsm for m in machines))))
         cmd_down(args)
     image_dir = images.build_vm(args.suite)
     rundir = lab_dir(name)

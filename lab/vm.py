@@ -34,15 +34,17 @@ def kvm_works(kernel, timeout=45):
     """Boot kernel under KVM with no root disk and see whether it gets as far as looking for one.
 
     Measured on these machines: /dev/kvm exists but qemu aborts ("failed to set MSR 0x10a") or the guest hangs
-    in the decompressor, so only a kernel that really runs counts. The answer is cached per qemu binary, kernel
-    and /dev/kvm, so the probe (a few seconds) runs once.
+    in the decompressor, so only a kernel that really runs counts. The answer is cached per qemu binary and
+    kernel (its content, not its path: an image's kernel is probed in the build directory and used from the cache
+    directory, and a cold `make demo` probed twice when the path was the key), so the probe runs once.
     """
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is missing or not accessible"
     qemu = util.which("qemu-system-x86_64")
     st = os.stat(qemu)
-    key = hashlib.sha256(("%s %d %d %s %d" % (qemu, st.st_size, int(st.st_mtime), kernel,
-                                              int(os.stat(kernel).st_mtime))).encode()).hexdigest()[:12]
+    with open(kernel, "rb") as f:
+        kernel_sha = hashlib.sha256(f.read()).hexdigest()
+    key = hashlib.sha256(("%s %d %d %s" % (qemu, st.st_size, int(st.st_mtime), kernel_sha)).encode()).hexdigest()[:12]
     cache = os.path.join(util.cache_dir(), "kvm-probe-%s.json" % key)
     if os.path.exists(cache):
         with open(cache) as f:

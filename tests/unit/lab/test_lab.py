@@ -126,6 +126,13 @@ def test_kvm_probe_result_is_cached(monkeypatch, tmp_path):
     assert vm.kvm_works(str(kernel)) == (True, 'a kernel booted under KVM')
     assert vm.kvm_works(str(kernel))[0] is True
     assert len(calls) == 1 and '-accel' in calls[0] and 'kvm' in calls[0]
+    moved = tmp_path / 'cache' / 'vmlinuz'  # the same kernel where the built image keeps it: no second probe
+    moved.parent.mkdir()
+    moved.write_text('not a kernel')
+    assert vm.kvm_works(str(moved))[0] is True and len(calls) == 1
+    kernel.write_text('another kernel')
+    vm.kvm_works(str(kernel))
+    assert len(calls) == 2
 
 
 def _qemu(monkeypatch, tmp_path):
@@ -188,3 +195,26 @@ def test_resume_reads_the_saved_state_quoted(monkeypatch, tmp_path):
     assert calls[0][calls[0].index('-incoming') + 1] == "exec:cat '/state dir/state'"
     machine.start()
     assert '-incoming' not in calls[1]
+
+
+def test_up_starts_again_a_lab_whose_vm_stopped_answering(monkeypatch, capsys):
+    entry = {'host': 'x-selinux', 'lsm': 'selinux', 'port': 1, 'pid': 1, 'overlay': '/o', 'image_dir': '/i',
+             'rundir': '/r', 'key': '/k'}
+    monkeypatch.setattr(cli, 'load_state', lambda name: {'name': name, 'suite': 'bookworm', 'vms': [entry]})
+    monkeypatch.setattr(vm.VM, 'alive', lambda self: True)
+    monkeypatch.setattr(vm.VM, 'can_login', lambda self, **kw: False)
+    downs = []
+    monkeypatch.setattr(cli, 'cmd_down', lambda args: downs.append(args.name))
+
+    class Stop(Exception):
+        pass
+
+    def stop(*a, **kw):
+        raise Stop()
+    monkeypatch.setattr(cli.images, 'build_vm', stop)
+    with pytest.raises(Stop):
+        cli.main(['up', '--name', 'x', '--lsm', 'selinux'])
+    assert downs == ['x'] and 'x-selinux does not answer SSH' in capsys.readouterr().err
+    monkeypatch.setattr(vm.VM, 'can_login', lambda self, **kw: True)
+    monkeypatch.setattr(cli, 'write_inventory', lambda name, state: '/inv.json')
+    assert cli.main(['up', '--name', 'x', '--lsm', 'selinux']) == 0 and downs == ['x']  # answers: reused
