@@ -94,7 +94,10 @@ def cmd_up(args):
         dead = [m.name for m in machines if not m.alive()]
         # a qemu process that runs is not a VM that answers: a hung guest is reported and the lab started again
         silent = [m.name for m in machines if m.name not in dead and not m.can_login(connect_timeout=15, attempts=2)]
-        if not dead and not silent and {m.lsm for m in machines} == set(args.lsm) and old["suite"] == args.suite:
+        asked = {m.lsm for m in machines} == set(args.lsm) and args.suite in (None, old["suite"])
+        if not dead and not silent and asked:
+            for machine in machines:  # still enforcing: a lab a test left lowered is not handed out as up
+                check_lsm(machine)
             util.say("lab %r already up; inventory: %s" % (name, write_inventory(name, old)))
             print(write_inventory(name, old))
             return
@@ -102,6 +105,7 @@ def cmd_up(args):
             ["%s stopped" % n for n in dead] + ["%s does not answer SSH" % n for n in silent]) or
             "not as asked (suite %s, LSMs %s)" % (old["suite"], ",".join(m.lsm for m in machines))))
         cmd_down(args)
+    args.suite = args.suite or "bookworm"
     image_dir = images.build_vm(args.suite)
     rundir = lab_dir(name)
     os.makedirs(rundir, exist_ok=True)
@@ -122,29 +126,33 @@ def cmd_up(args):
             for lsm, future in futures.items():
                 try:
                     warm_starts[lsm] = future.result()
-                except util.LabError as exc:
+                except Exception as exc:  # pylint: disable=broad-except  # a warm start is only a shortcut
                     util.say("warm start for %s unavailable, booting instead: %s" % (lsm, exc))
     try:
         for lsm in args.lsm:
             host = "lab-%s-%s" % (lsm, args.suite) if name == "default" else "%s-%s" % (name, lsm)
-            overlay = os.path.join(rundir, host + ".qcow2")
-            if os.path.exists(overlay):
-                os.unlink(overlay)
-            saved = warm_starts[lsm]
-            util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
-                      saved.disk if saved else os.path.join(image_dir, "base.qcow2"), "-F", "qcow2", overlay],
-                     quiet=True)
-            machine = vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start(
-                incoming=saved.state if saved else None)
+            machine = start_vm(image_dir, lsm, host, rundir, warm_starts[lsm])
             machines.append(machine)
             state["vms"].append({"host": host, "lsm": lsm, "port": machine.port, "pid": machine.pid,
-                                 "overlay": overlay, "image_dir": image_dir, "rundir": rundir, "key": key,
-                                 "started": "resumed" if saved else "booted"})
+                                 "overlay": machine.disk, "image_dir": image_dir, "rundir": rundir, "key": key,
+                                 "started": "resumed" if warm_starts[lsm] else "booted"})
             save_state(name, state)
-        for machine in machines:
-            machine.wait_ssh(args.timeout)
-            if warm_starts[machine.lsm]:
-                warm.after_resume(machine)
+        for i, machine in enumerate(machines):
+            saved = warm_starts[machine.lsm]
+            try:
+                machine.wait_ssh(args.timeout if not saved else min(args.timeout, 180))
+                if saved:
+                    warm.after_resume(machine)
+            except util.LabError as exc:
+                if not saved:
+                    raise
+                # a saved state that does not resume (qemu's firmware changed, a damaged file): boot instead
+                machine.kill()
+                warm.discard(image_dir, machine.lsm, saved, str(exc))
+                machine = machines[i] = start_vm(image_dir, machine.lsm, machine.name, rundir, None)
+                state["vms"][i].update(port=machine.port, pid=machine.pid, started="booted")
+                save_state(name, state)
+                machine.wait_ssh(args.timeout)
             machine.install_key(key)
             check_lsm(machine)
     except BaseException:
@@ -154,6 +162,16 @@ def cmd_up(args):
     path = write_inventory(name, state)
     util.step("lab %r up: %s" % (name, ", ".join("%s (%s, port %d)" % (m.name, m.lsm, m.port) for m in machines)))
     print(path)
+
+
+def start_vm(image_dir, lsm, host, rundir, saved):
+    """A VM on a fresh overlay: over the image to boot, or over a saved VM's frozen disk to resume it."""
+    overlay = os.path.join(rundir, host + ".qcow2")
+    if os.path.exists(overlay):
+        os.unlink(overlay)
+    util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
+              saved.disk if saved else os.path.join(image_dir, "base.qcow2"), "-F", "qcow2", overlay], quiet=True)
+    return vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start(incoming=saved.state if saved else None)
 
 
 def check_lsm(machine):
@@ -238,6 +256,8 @@ def main(argv=None):
     def csv(choices):
         def parse(text):
             items = [x for x in text.split(",") if x]
+            if not items:
+                raise argparse.ArgumentTypeError("name at least one of %s" % ", ".join(choices))
             bad = [x for x in items if x not in choices]
             if bad:
                 raise argparse.ArgumentTypeError("unknown %s (choose from %s)" % (", ".join(bad), ", ".join(choices)))
@@ -253,7 +273,8 @@ def main(argv=None):
     p = sub.add_parser("up", help="boot the lab VMs and write an inventory")
     p.add_argument("--name", default="default")
     p.add_argument("--lsm", type=csv(LSMS), default=list(LSMS))
-    p.add_argument("--suite", choices=images.SUITES, default="bookworm")
+    p.add_argument("--suite", choices=images.SUITES, default=None,
+                   help="bookworm unless given (a lab already up keeps its suite)")
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--cold", action="store_true",
                    help="boot every VM instead of resuming the saved state of one that booted (lab/warm.py)")

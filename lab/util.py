@@ -16,6 +16,7 @@ class LabError(Exception):
 def cache_dir():
     base = os.environ.get("CONFINE_LAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "confine-lsm")
+    base = os.path.abspath(base)  # daemonized qemu runs in /: every path handed to it is absolute
     os.makedirs(base, exist_ok=True)
     return base
 

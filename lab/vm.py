@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from . import util
@@ -68,8 +69,9 @@ def kvm_works(kernel, timeout=45):
                     proc.returncode, (proc.stdout.strip().splitlines() or ["no output"])[-1])
         except subprocess.TimeoutExpired:
             works, why = False, "a kernel under KVM made no progress in %d s" % timeout
-    with open(cache, "w") as f:
+    with open(cache + ".%d" % os.getpid(), "w") as f:  # lanes probing at once never read half a file
         json.dump({"works": works, "why": why}, f)
+    os.replace(cache + ".%d" % os.getpid(), cache)
     return works, why
 
 
@@ -83,6 +85,7 @@ def vcpus():
 
 
 _ACCEL = {}  # kernel -> (KVM works, why): said once per process
+_ACCEL_LOCK = threading.Lock()
 
 
 def accel_args(kernel):
@@ -94,11 +97,12 @@ def accel_args(kernel):
         return TCG
     if accel != "auto":
         raise util.LabError("CONFINE_LAB_ACCEL=%r: expected auto, kvm or tcg" % accel)
-    if kernel not in _ACCEL:
-        _ACCEL[kernel] = kvm_works(kernel)
+    with _ACCEL_LOCK:  # lab up saves VMs in threads
+        if kernel not in _ACCEL:
+            _ACCEL[kernel] = kvm_works(kernel)
+            works, why = _ACCEL[kernel]
+            util.say("accelerator: %s, because %s" % ("KVM" if works else "software emulation (TCG)", why))
         works, why = _ACCEL[kernel]
-        util.say("accelerator: %s, because %s" % ("KVM" if works else "software emulation (TCG)", why))
-    works, why = _ACCEL[kernel]
     if works:
         return KVM
     return TCG

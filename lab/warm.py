@@ -18,7 +18,9 @@ import glob
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import signal
 import socket
 import time
 
@@ -53,7 +55,12 @@ class Saved:
         self.ready = os.path.join(path, "ready.json")
 
     def exists(self):
-        return os.path.exists(self.ready)
+        return all(os.path.isfile(p) for p in (self.ready, self.disk, self.state))
+
+
+# Units that fail on every boot of the lab images, cold or not (measured on both suites): saving such a boot is
+# saving what every boot gives. Any other failed unit (auditd, ssh, a unit that timed out under load) is not saved.
+KNOWN_FAILED = {"systemd-network-generator.service"}
 
 
 class QMP:
@@ -97,72 +104,129 @@ class QMP:
         self.sock.close()
 
 
+def _lock(image_dir, lsm):
+    """One lock per image and LSM (its name matches no saved state's), held while a state is made or removed."""
+    lock = open(os.path.join(image_dir, "warm-%s.lock" % lsm), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 def saved(image_dir, lsm, timeout=600):
     """The saved VM for image and LSM, made now (one boot) when there is none; None when warm starts are off.
 
-    Lanes that start together and want the same one wait for the first (a lock next to it)."""
+    Lanes that start together and want the same one wait for the first."""
     if not enabled():
         return None
     s = Saved(os.path.join(image_dir, "warm-%s-%s" % (lsm, key(image_dir, lsm))))
-    with open(s.path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _lock(image_dir, lsm):
         if not s.exists():
             _save(image_dir, lsm, s, timeout)
     return s
 
 
+def discard(image_dir, lsm, s, why):
+    """A saved state that did not resume is never trusted again: the next lab up saves a new one."""
+    with _lock(image_dir, lsm):
+        util.say("discarding the saved %s VM (%s): %s" % (lsm, s.path, why))
+        shutil.rmtree(s.path, ignore_errors=True)
+
+
+def _kill_leftover(path, lsm):
+    """A save that was killed leaves its daemonized qemu running: stop it before its directory goes."""
+    pidfile = os.path.join(path, "warm-%s.pid" % lsm)
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return
+    if vm.pid_is_ours(pid, os.path.join(path, "disk.qcow2")):
+        util.say("stopping qemu %d left by an interrupted save" % pid)
+        os.kill(pid, signal.SIGKILL)
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _save(image_dir, lsm, s, timeout):
     for old in glob.glob(os.path.join(image_dir, "warm-%s-*" % lsm)):  # saved under another command line
-        if old not in (s.path, s.path + ".lock"):
-            util.say("removing %s (another qemu command line)" % old)
-            if os.path.isdir(old):
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.unlink(old)
+        if old != s.path and os.path.isdir(old):
+            util.say("removing %s (saved under another qemu command line)" % old)
+            _kill_leftover(old, lsm)
+            shutil.rmtree(old, ignore_errors=True)
+    _kill_leftover(s.path, lsm)
     shutil.rmtree(s.path, ignore_errors=True)
     os.makedirs(s.path)
     util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image_dir, "base.qcow2"),
               "-F", "qcow2", s.disk], quiet=True)
     machine = vm.VM(image_dir, s.disk, lsm, "warm-" + lsm, rundir=s.path)
     sock = os.path.join(s.path, "qmp.sock")
+    if len(sock) > 100 or "," in sock:
+        raise util.LabError("cannot save a VM under %s: the QMP socket path is too long or has a comma" % s.path)
+    part, done = s.state + ".part", s.state + ".done"
     started = time.time()
-    util.step("saving a booted %s VM for warm starts (once per image; %s)" % (lsm, s.path))
+    util.step("saving a booted %s VM for warm starts (once per image: a boot, then the save; %s)" % (lsm, s.path))
     try:
         machine.start(qmp=sock)
         machine.wait_ssh(timeout)
-        # every unit started, so that no resumed VM repeats the end of a boot; then the disk written through
-        machine.ssh(["systemctl", "is-system-running", "--wait"], check=False)
+        # every unit started, so that no resumed VM repeats the end of a boot; a boot with a unit that failed
+        # (one that timed out under load, say) is not what every lab should start from
+        status = machine.ssh(["systemctl", "is-system-running", "--wait"], check=False).strip()
+        failed = set(line.split()[0] for line in machine.ssh(
+            ["systemctl", "list-units", "--failed", "--plain", "--no-legend"], check=False).splitlines() if line.strip())
+        if status not in ("running", "degraded") or failed - KNOWN_FAILED:
+            raise util.LabError("the %s boot is %s (failed units: %s): not saved" % (
+                lsm, status or "unknown", ", ".join(sorted(failed)) or "none"))
         machine.ssh(["sync"])
         qmp = QMP(sock)
-        # migrated while running (qemu stops it at the end): a state saved from a stopped VM resumes stopped
-        qmp.command("migrate", uri="exec:cat > %s" % (s.state + ".tmp"))
+        # migrated while running (qemu stops it at the end; a state saved from a stopped VM resumes stopped),
+        # unthrottled (qemu's default 128 MiB/s is for networks); cat's file is complete only once renamed
+        qmp.command("migrate-set-parameters", **{"max-bandwidth": 8 << 30})
+        qmp.command("migrate", uri="exec:cat > %s && mv %s %s" % (
+            shlex.quote(part), shlex.quote(part), shlex.quote(done)))
+        deadline = time.time() + timeout
         while True:
             status = qmp.command("query-migrate").get("status")
             if status == "completed":
                 break
             if status in ("failed", "cancelled"):
                 raise util.LabError("saving the %s VM's state: migration %s" % (lsm, status))
+            if time.time() > deadline:
+                qmp.command("migrate_cancel")
+                raise util.LabError("saving the %s VM's state: not done after %d s" % (lsm, timeout))
             time.sleep(0.5)
         try:
             qmp.command("quit")
-        except util.LabError:
+        except (util.LabError, OSError):
             pass  # qemu may close the socket before it answers
         qmp.close()
-        for dummy in range(100):
-            if not machine.alive():
+        for dummy in range(300):
+            if not machine.alive() and os.path.exists(done):
                 break
             time.sleep(0.2)
         machine.kill()
+        if not os.path.exists(done):
+            raise util.LabError("saving the %s VM's state: the state file was not completed" % lsm)
+        for path in (done, s.disk):
+            _fsync(path)
+        os.replace(done, s.state)
+        os.chmod(s.disk, 0o444)  # qemu opens backing files read-only; this says so to anyone else
+        seconds = time.time() - started
+        with open(s.ready + ".tmp", "w") as f:
+            json.dump({"lsm": lsm, "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "seconds": round(seconds), "state_bytes": os.path.getsize(s.state),
+                       "failed_units": sorted(failed)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(s.ready + ".tmp", s.ready)
     except BaseException:
         machine.kill()
         shutil.rmtree(s.path, ignore_errors=True)
         raise
-    os.replace(s.state + ".tmp", s.state)
-    os.chmod(s.disk, 0o444)  # frozen: every resumed VM's overlay reads through it
-    seconds = time.time() - started
-    with open(s.ready, "w") as f:
-        json.dump({"lsm": lsm, "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "seconds": round(seconds), "state_bytes": os.path.getsize(s.state)}, f)
     util.say("%s VM saved in %.0f s (state %d MB)" % (lsm, seconds, os.path.getsize(s.state) >> 20))
 
 

@@ -25,7 +25,7 @@ def machine_busy():
     with open('/proc/stat') as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / float(TICK)
+    return (sum(fields[:7]) - idle) / float(TICK)  # user nice system idle iowait irq softirq; steal is not ours
 
 
 def qemu_cpu():
@@ -36,6 +36,8 @@ def qemu_cpu():
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
                 argv = f.read().decode(errors='replace').split('\0')
             if not argv or 'qemu-system' not in argv[0] or '-name' not in argv:
+                continue
+            if not argv[argv.index('-name') + 1].startswith('confine-lab-'):
                 continue
             with open(stat) as f:
                 fields = f.read().rsplit(')', 1)[1].split()
@@ -61,8 +63,9 @@ def container_name(cid):
 
 def container_cpu():
     found = {}
-    for usage in glob.glob('/sys/fs/cgroup/cpuacct/docker/*/cpuacct.usage') + glob.glob(
-            '/sys/fs/cgroup/system.slice/docker-*.scope/cpu.stat'):
+    for usage in (glob.glob('/sys/fs/cgroup/cpuacct/docker/*/cpuacct.usage') +  # cgroup v1
+                  glob.glob('/sys/fs/cgroup/system.slice/docker-*.scope/cpu.stat') +  # v2, systemd driver
+                  glob.glob('/sys/fs/cgroup/docker/*/cpu.stat')):  # v2, cgroupfs driver
         cid = os.path.basename(os.path.dirname(usage)).replace('docker-', '').replace('.scope', '')
         try:
             with open(usage) as f:
@@ -83,6 +86,8 @@ def main(out):
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     signal.signal(signal.SIGINT, lambda *a: stop.append(1))
     t0, busy0 = time.time(), machine_busy()
+    # what ran before the sampler started counts from then on only (another run's VMs are not this run's)
+    first = dict(qemu_cpu(), **container_cpu())
     last = {}
     while not stop:
         last.update(qemu_cpu())
@@ -94,6 +99,7 @@ def main(out):
     last.update(qemu_cpu())
     last.update(container_cpu())
     wall, busy = time.time() - t0, machine_busy() - busy0
+    last = dict((k, v - first.get(k, 0.0)) for k, v in last.items())
     vms = sum(v for k, v in last.items() if k.startswith('vm '))
     ctrs = sum(v for k, v in last.items() if k.startswith('container '))
     lines = ['CPU seconds over %.0f s of wall time (%d cores): machine busy %.0f' % (wall, os.cpu_count(), busy),

@@ -45,7 +45,7 @@ record_result() {  # record_result TIER RC PASS_DETAIL FAIL_DETAIL T0
 with_cpu() {  # with_cpu LABEL cmd...
   local label=$1 tf rc=0; shift
   tf=$(mktemp)
-  ( "$@"; rc=$?; times > "$tf"; exit $rc ) || rc=$?
+  ( "$@"; rc=$?; LC_ALL=C times > "$tf"; exit $rc ) || rc=$?
   sed -n 2p "$tf" | awk -v l="$label" '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
     printf "%8.0f  %s\n", n, l }' >> "$LOGS/cpu-steps.txt"
   rm -f "$tf"
@@ -233,6 +233,7 @@ run_vms_lane() {
 # CPU of the VMs and containers (not descendants of this script), sampled until the run ends
 rm -f "$LOGS/cpu-steps.txt"
 python3 "$ROOT/tests/cpu_account.py" "$LOGS/cpu.txt" & CPU_PID=$!
+trap 'kill -TERM "$CPU_PID" 2>/dev/null' EXIT
 others=()
 for tier in "${TIERS[@]}"; do
   [ "$tier" = vms ] || others+=("$tier")

@@ -217,4 +217,28 @@ def test_up_starts_again_a_lab_whose_vm_stopped_answering(monkeypatch, capsys):
     assert downs == ['x'] and 'x-selinux does not answer SSH' in capsys.readouterr().err
     monkeypatch.setattr(vm.VM, 'can_login', lambda self, **kw: True)
     monkeypatch.setattr(cli, 'write_inventory', lambda name, state: '/inv.json')
+    checked = []
+    monkeypatch.setattr(cli, 'check_lsm', lambda machine: checked.append(machine.name))
     assert cli.main(['up', '--name', 'x', '--lsm', 'selinux']) == 0 and downs == ['x']  # answers: reused
+    assert checked == ['x-selinux']  # and is still enforcing
+    with pytest.raises(Stop):
+        cli.main(['up', '--name', 'x', '--lsm', 'selinux', '--suite', 'trixie'])  # another suite: started again
+    assert downs == ['x', 'x']
+
+
+def test_a_saved_vm_is_whole_or_not_there(tmp_path, monkeypatch):
+    s = warm.Saved(str(tmp_path / 'warm-selinux-abc'))
+    os.makedirs(s.path)
+    for name in ('ready.json', 'disk.qcow2'):
+        (tmp_path / 'warm-selinux-abc' / name).write_text('x')
+    assert not s.exists()  # no state file: never resumed from
+    (tmp_path / 'warm-selinux-abc' / 'state').write_text('x')
+    assert s.exists()
+    warm.discard(str(tmp_path), 'selinux', s, 'did not resume')
+    assert not os.path.exists(s.path) and os.path.exists(str(tmp_path / 'warm-selinux.lock'))
+
+
+def test_lsm_list_must_name_one(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(['up', '--lsm', ','])
+    assert 'name at least one of selinux, apparmor' in capsys.readouterr().err
