@@ -135,21 +135,19 @@ def cmd_up(args):
             machines.append(machine)
             state["vms"].append({"host": host, "lsm": lsm, "port": machine.port, "pid": machine.pid,
                                  "overlay": machine.disk, "image_dir": image_dir, "rundir": rundir, "key": key,
-                                 "started": "resumed" if warm_starts[lsm] else "booted"})
+                                 "started": "resumed" if machine.resumed else "booted"})
             save_state(name, state)
         for i, machine in enumerate(machines):
-            saved = warm_starts[machine.lsm]
             try:
-                machine.wait_ssh(args.timeout if not saved else min(args.timeout, 180))
-                if saved:
+                machine.wait_ssh(min(args.timeout, 180) if machine.resumed else args.timeout)
+                if machine.resumed:
                     warm.after_resume(machine)
             except util.LabError as exc:
-                if not saved:
+                if not machine.resumed:
                     raise
-                # a saved state that does not resume (qemu's firmware changed, a damaged file): boot instead
                 machine.kill()
-                warm.discard(image_dir, machine.lsm, saved, str(exc))
-                machine = machines[i] = start_vm(image_dir, machine.lsm, machine.name, rundir, None)
+                machine = machines[i] = boot_instead(image_dir, machine.lsm, machine.name, rundir,
+                                                     warm_starts[machine.lsm], exc)
                 state["vms"][i].update(port=machine.port, pid=machine.pid, started="booted")
                 save_state(name, state)
                 machine.wait_ssh(args.timeout)
@@ -166,12 +164,20 @@ def cmd_up(args):
 
 def start_vm(image_dir, lsm, host, rundir, saved):
     """A VM on a fresh overlay: over the image to boot, or over a saved VM's frozen disk to resume it."""
-    overlay = os.path.join(rundir, host + ".qcow2")
-    if os.path.exists(overlay):
-        os.unlink(overlay)
-    util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
-              saved.disk if saved else os.path.join(image_dir, "base.qcow2"), "-F", "qcow2", overlay], quiet=True)
-    return vm.VM(image_dir, overlay, lsm, host, rundir=rundir).start(incoming=saved.state if saved else None)
+    disk = vm.overlay(os.path.join(rundir, host + ".qcow2"),
+                      saved.disk if saved else os.path.join(image_dir, "base.qcow2"))
+    try:
+        return vm.VM(image_dir, disk, lsm, host, rundir=rundir).start(incoming=saved.state if saved else None)
+    except util.LabError as exc:
+        if not saved:
+            raise
+        return boot_instead(image_dir, lsm, host, rundir, saved, exc)
+
+
+def boot_instead(image_dir, lsm, host, rundir, saved, exc):
+    """A saved state that does not resume (qemu's firmware changed, a damaged file) is discarded; the VM boots."""
+    warm.discard(image_dir, lsm, saved, str(exc))
+    return start_vm(image_dir, lsm, host, rundir, None)
 
 
 def check_lsm(machine):

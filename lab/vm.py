@@ -31,6 +31,31 @@ TCG = ["-accel", "tcg,thread=multi", "-cpu", "max"]
 KVM = ["-accel", "kvm", "-cpu", "host"]
 
 
+def qemu_identity():
+    """The qemu binary as a cache key: its path, size and mtime (what a probe or a saved VM depends on)."""
+    qemu = util.which("qemu-system-x86_64")
+    st = os.stat(qemu)
+    return qemu, st.st_size, int(st.st_mtime)
+
+
+def process_cpu_seconds(pid):
+    """CPU a process has used so far (user + system, from /proc/PID/stat), or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def overlay(path, backing):
+    """A fresh copy-on-write disk at path over backing (an image, or a saved VM's frozen disk)."""
+    if os.path.exists(path):
+        os.unlink(path)
+    util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", path], quiet=True)
+    return path
+
+
 def kvm_works(kernel, timeout=45):
     """Boot kernel under KVM with no root disk and see whether it gets as far as looking for one.
 
@@ -41,11 +66,11 @@ def kvm_works(kernel, timeout=45):
     """
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is missing or not accessible"
-    qemu = util.which("qemu-system-x86_64")
-    st = os.stat(qemu)
     with open(kernel, "rb") as f:
         kernel_sha = hashlib.sha256(f.read()).hexdigest()
-    key = hashlib.sha256(("%s %d %d %s" % (qemu, st.st_size, int(st.st_mtime), kernel_sha)).encode()).hexdigest()[:12]
+    identity = qemu_identity()
+    qemu = identity[0]
+    key = hashlib.sha256(("%s %d %d %s" % (identity + (kernel_sha,))).encode()).hexdigest()[:12]
     cache = os.path.join(util.cache_dir(), "kvm-probe-%s.json" % key)
     if os.path.exists(cache):
         with open(cache) as f:
@@ -142,6 +167,7 @@ class VM:
         self.key = key or os.path.join(image_dir, "id_ed25519")
         self.known_hosts = os.path.join(rundir, "known_hosts")
         self.console = os.path.join(rundir, name + "-console.log")
+        self.resumed = False  # started from a saved state (lab/warm.py) rather than booted
 
     # -------------------------------------------------------------- lifecycle
 
@@ -186,18 +212,17 @@ class VM:
         util.step("%s %s (%s) on 127.0.0.1:%d, console log %s" % (
             "resume" if incoming else "boot", self.name, self.lsm, self.port, self.console))
         util.run(argv, quiet=True)
-        with open(pidfile) as f:
-            self.pid = int(f.read().strip())
+        try:
+            with open(pidfile) as f:
+                self.pid = int(f.read().strip())
+        except (OSError, ValueError):  # qemu ended before it wrote one (a saved state it could not load, say)
+            raise util.LabError("%s: qemu exited at start (no pidfile %s)" % (self.name, pidfile))
+        self.resumed = bool(incoming)
         return self
 
     def cpu_seconds(self):
-        """CPU the qemu process has used so far (user + system), or None when it is gone."""
-        try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, TypeError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+        """CPU the qemu process has used so far, or None when it is gone."""
+        return process_cpu_seconds(self.pid)
 
     def alive(self):
         return bool(self.pid) and pid_is_ours(self.pid, self.disk)

@@ -20,7 +20,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import time
 
@@ -39,9 +38,7 @@ def enabled():
 def key(image_dir, lsm):
     """What the saved state depends on: the qemu command line with its per-run parts fixed, and qemu itself."""
     shape = vm.VM(image_dir, "DISK", lsm, "NAME", rundir="RUNDIR", port=1).argv("PIDFILE")
-    qemu = util.which("qemu-system-x86_64")
-    st = os.stat(qemu)
-    text = json.dumps([VERSION, shape, qemu, st.st_size, int(st.st_mtime)])
+    text = json.dumps([VERSION, shape] + list(vm.qemu_identity()))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -131,17 +128,17 @@ def discard(image_dir, lsm, s, why):
         shutil.rmtree(s.path, ignore_errors=True)
 
 
-def _kill_leftover(path, lsm):
+def _kill_leftover(image_dir, path, lsm):
     """A save that was killed leaves its daemonized qemu running: stop it before its directory goes."""
-    pidfile = os.path.join(path, "warm-%s.pid" % lsm)
     try:
-        with open(pidfile) as f:
+        with open(os.path.join(path, "warm-%s.pid" % lsm)) as f:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return
-    if vm.pid_is_ours(pid, os.path.join(path, "disk.qcow2")):
+    leftover = vm.VM(image_dir, os.path.join(path, "disk.qcow2"), lsm, "warm-" + lsm, rundir=path, pid=pid)
+    if leftover.alive():
         util.say("stopping qemu %d left by an interrupted save" % pid)
-        os.kill(pid, signal.SIGKILL)
+        leftover.kill()
 
 
 def _fsync(path):
@@ -156,13 +153,12 @@ def _save(image_dir, lsm, s, timeout):
     for old in glob.glob(os.path.join(image_dir, "warm-%s-*" % lsm)):  # saved under another command line
         if old != s.path and os.path.isdir(old):
             util.say("removing %s (saved under another qemu command line)" % old)
-            _kill_leftover(old, lsm)
+            _kill_leftover(image_dir, old, lsm)
             shutil.rmtree(old, ignore_errors=True)
-    _kill_leftover(s.path, lsm)
+    _kill_leftover(image_dir, s.path, lsm)
     shutil.rmtree(s.path, ignore_errors=True)
     os.makedirs(s.path)
-    util.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image_dir, "base.qcow2"),
-              "-F", "qcow2", s.disk], quiet=True)
+    vm.overlay(s.disk, os.path.join(image_dir, "base.qcow2"))
     machine = vm.VM(image_dir, s.disk, lsm, "warm-" + lsm, rundir=s.path)
     sock = os.path.join(s.path, "qmp.sock")
     if len(sock) > 100 or "," in sock:

@@ -16,6 +16,9 @@ import signal
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lab import vm  # noqa: E402  pylint: disable=wrong-import-position
+
 INTERVAL = 5.0
 TICK = os.sysconf('SC_CLK_TCK')
 
@@ -31,20 +34,18 @@ def machine_busy():
 def qemu_cpu():
     found = {}
     for stat in glob.glob('/proc/[0-9]*/stat'):
-        pid = stat.split('/')[2]
+        pid = int(stat.split('/')[2])
         try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
                 argv = f.read().decode(errors='replace').split('\0')
-            if not argv or 'qemu-system' not in argv[0] or '-name' not in argv:
-                continue
-            if not argv[argv.index('-name') + 1].startswith('confine-lab-'):
-                continue
-            with open(stat) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
         except OSError:
             continue
+        if not argv or 'qemu-system' not in argv[0] or '-name' not in argv:
+            continue
         name = argv[argv.index('-name') + 1]
-        found['vm %s (pid %s)' % (name, pid)] = (int(fields[11]) + int(fields[12])) / float(TICK)
+        secs = vm.process_cpu_seconds(pid) if name.startswith('confine-lab-') else None
+        if secs is not None:
+            found['vm %s (pid %d)' % (name, pid)] = secs
     return found
 
 

@@ -192,9 +192,9 @@ def test_resume_reads_the_saved_state_quoted(monkeypatch, tmp_path):
     machine = vm.VM(str(img), str(tmp_path / 'd.qcow2'), 'apparmor', 'h', rundir=str(tmp_path / 'run'), port=5)
     machine.start(incoming='/state dir/state')
     assert machine.pid == 4242
-    assert calls[0][calls[0].index('-incoming') + 1] == "exec:cat '/state dir/state'"
+    assert calls[0][calls[0].index('-incoming') + 1] == "exec:cat '/state dir/state'" and machine.resumed
     machine.start()
-    assert '-incoming' not in calls[1]
+    assert '-incoming' not in calls[1] and not machine.resumed
 
 
 def test_up_starts_again_a_lab_whose_vm_stopped_answering(monkeypatch, capsys):
@@ -242,3 +242,17 @@ def test_lsm_list_must_name_one(capsys):
     with pytest.raises(SystemExit):
         cli.main(['up', '--lsm', ','])
     assert 'name at least one of selinux, apparmor' in capsys.readouterr().err
+
+
+def test_a_qemu_that_ends_before_its_pidfile_is_a_lab_error(monkeypatch, tmp_path):
+    """A saved state qemu cannot load ended it before it wrote a pidfile: lab up must see an error it can act
+    on (boot instead), not a FileNotFoundError."""
+    _qemu(monkeypatch, tmp_path)
+    img = tmp_path / 'img'
+    img.mkdir()
+    (img / 'hostkey.pub').write_text('ssh-ed25519 AAAA root@x\n')
+    monkeypatch.setattr(vm.util, 'run', lambda argv, **kw: None)
+    machine = vm.VM(str(img), str(tmp_path / 'd.qcow2'), 'selinux', 'h', rundir=str(tmp_path / 'run'), port=5)
+    with pytest.raises(vm.util.LabError, match='h: qemu exited at start'):
+        machine.start(incoming='/saved/state')
+    assert machine.resumed is False
