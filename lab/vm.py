@@ -101,9 +101,11 @@ def kvm_works(kernel, timeout=45):
 
 
 def vcpus():
-    """Virtual CPUs per lab VM: CONFINE_LAB_VCPUS, default 2 (measured with four VMs sharing two host cores: 1 vCPU
-    each ran tasks no faster and booted slower)."""
-    text = os.environ.get("CONFINE_LAB_VCPUS", "2")
+    """Virtual CPUs per lab VM: CONFINE_LAB_VCPUS, default 1. The test suite keeps both host cores busy, and there a
+    second vCPU costs CPU without saving time: measured side by side on a loaded host (two busy loops), the same
+    work (a policy rebuild, a Python compile, setfiles -c) took 75 CPU s and 121 s with 1 vCPU, 97 CPU s and 133 s
+    with 2 (probably a vCPU spinning on a lock held by a vCPU the host has preempted)."""
+    text = os.environ.get("CONFINE_LAB_VCPUS", "1")
     if not text.isdigit() or not 1 <= int(text) <= 16:
         raise util.LabError("CONFINE_LAB_VCPUS=%r: expected a number of CPUs from 1 to 16" % text)
     return text

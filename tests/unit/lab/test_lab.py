@@ -160,7 +160,7 @@ def test_warm_key_follows_what_the_guest_sees(monkeypatch, tmp_path):
     monkeypatch.delenv('CONFINE_LAB_VCPUS', raising=False)
     k = warm.key('/img', 'selinux')
     assert k == warm.key('/img', 'selinux') and k != warm.key('/img', 'apparmor') and k != warm.key('/img2', 'selinux')
-    monkeypatch.setenv('CONFINE_LAB_VCPUS', '1')
+    monkeypatch.setenv('CONFINE_LAB_VCPUS', '2')
     assert warm.key('/img', 'selinux') != k
     monkeypatch.delenv('CONFINE_LAB_VCPUS')
     os.utime(str(qemu), (1, 1))  # another qemu binary
