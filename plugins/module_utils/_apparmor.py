@@ -10,12 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import fnmatch
 import json
 import os
 import re
-
-from ansible_collections.confine.lsm.plugins.module_utils._files import split_lines
 
 PROFILE_DIR = '/etc/apparmor.d'
 KERNEL_PROFILES = '/sys/kernel/security/apparmor/profiles'
@@ -26,24 +25,72 @@ SKIP_DIRS = ('abi', 'abstractions', 'apache2.d', 'cache', 'disable', 'force-comp
              'libvirt', 'init', 'usr.lib.apparmor')
 SKIP_SUFFIXES = ('.dpkg-new', '.dpkg-old', '.dpkg-dist', '.dpkg-bak', '.dpkg-remove', '.pacsave', '.pacnew',
                  '.rpmnew', '.rpmsave', '.orig', '.rej', '~', '.swp')
-MODE_FLAGS = ('complain', 'enforce', 'kill', 'unconfined', 'prompt', 'default_allow')
-RANK = {'disabled': 0, 'unloaded': 0, 'complain': 1, 'enforce': 2}
+# ------------------------------------------------------------------ modes and their order
+#
+# Every mode a profile can be in, ranked by the protection it gives; a move down the ranking lowers protection.
+# From apparmor.d(5) ("Profile Mode") and apparmor_parser's profile.h (3.0 and 4.x), the kernel's mode names
+# (security/apparmor/policy.c: enforce, complain, kill, unconfined, and user on kernels that can prompt):
+#   kill           enforce, and the task that breaks the profile is also sent a signal to kill it
+#   enforce        what the rules do not allow is denied; the default when no mode flag is given
+#   prompt         (AppArmor 4) what no rule covers is asked of a userspace agent and denied if it does not
+#                  answer; the agent may allow what enforce would deny. The kernel calls it "user".
+#   complain       what the rules do not allow is allowed and logged
+#   default_allow  (AppArmor 4) what no rule covers is allowed, only deny rules apply; the parser loads it as
+#                  the kernel's unconfined mode ("until dominance is fixed"), so the kernel shows "unconfined"
+#   unconfined     the task behaves as if it had no profile
+#   disabled       not loaded at boot (a link under disable/); unloaded: not in the kernel
+# Two different mode flags on one profile are an error for the parser ("Profile flag 'x' conflicts with 'y'").
+RANK = {'disabled': 0, 'unloaded': 0, 'unconfined': 1, 'default_allow': 1, 'complain': 2, 'prompt': 3, 'user': 3,
+        'enforce': 4, 'kill': 5}
+TOP_RANK = max(RANK.values())
+MODE_FLAGS = ('enforce', 'complain', 'kill', 'unconfined', 'prompt', 'default_allow')
+UNCONFINED_MODES = ('unconfined', 'default_allow')
+# What /sys/kernel/security/apparmor/profiles shows for a profile loaded with each mode flag.
+KERNEL_MODE = {'enforce': 'enforce', 'complain': 'complain', 'kill': 'kill', 'unconfined': 'unconfined',
+               'prompt': 'user', 'default_allow': 'unconfined'}
+
+# The other profile flags apparmor_parser 3.0 and 4.x know, with the path option each sets: the parser rejects
+# a profile whose flags set two conflicting options. Flags ending in '=' take a value. apparmor_parser 3.0 rejects
+# debug ("no longer valid"), interruptible, attach_disconnected.ipc and the flags with a value, as it rejects the
+# modes prompt and default_allow: they are AppArmor 4's.
+_OTHER_FLAGS = {
+    'audit': '', 'debug': '', 'interruptible': '',
+    'chroot_relative': 'chroot_relative', 'namespace_relative': 'namespace_relative',
+    'mediate_deleted': 'mediate_deleted', 'delegate_deleted': 'delegate_deleted',
+    'attach_disconnected': 'attach', 'no_attach_disconnected': 'no_attach',
+    'chroot_attach': 'chroot_attach', 'chroot_no_attach': 'chroot_no_attach',
+    'attach_disconnected.ipc': 'ipc_attach',
+    'attach_disconnected.path=': 'attach', 'attach_disconnected.ipc=': 'ipc_attach', 'kill.signal=': '', 'error=': '',
+}
+# What the flags that take a value accept (a signal name or number, an errno name, a path).
+_FLAG_VALUE = {'kill.signal=': re.compile(r'^[A-Za-z0-9+]+$'), 'error=': re.compile(r'^[Ee][A-Za-z0-9]+$'),
+               'attach_disconnected.path=': re.compile(r'^/[^\x00-\x20]*$'),
+               'attach_disconnected.ipc=': re.compile(r'^/[^\x00-\x20]*$')}
+_CONFLICTS = (('chroot_relative', 'namespace_relative'), ('mediate_deleted', 'delegate_deleted'),
+              ('attach', 'no_attach'), ('ipc_attach', 'no_attach'), ('chroot_attach', 'chroot_no_attach'))
 
 # A safe profile reference: names, paths and glob characters, nothing a shell would act on.
 SAFE_NAME = re.compile(r'^[A-Za-z0-9_.,/@+:*?\[\]{}^=-]+$')
 
-# Profile headers. Group 'kw' is 'profile'/'hat' when given; 'name' the name (or attachment path);
-# 'rest' the text up to the opening brace (attachment, xattrs=, flags=).
-_HEADER = re.compile(
-    r'^(?P<indent>[ \t]*)(?:(?P<kw>profile|hat)[ \t]+)?'
-    r'(?P<name>"[^"]*"|(?(kw)[^\s]+|[/@^][^\s]*))'
-    r'(?P<rest>[^#\r\n]*?)[ \t]*\{[ \t]*(?P<comment>#[^\r\n]*)?(?P<eol>\r?\n)?$'
-)
-_FLAGS = re.compile(r'(?P<lead>[ \t]*)flags[ \t]*=[ \t]*(?:\((?P<paren>[^)]*)\)|(?P<bare>[A-Za-z_]+))')
-
 
 class ProfileError(Exception):
-    pass
+    """A profile file confine.lsm cannot read as apparmor_parser does (line: 1-based, or None), or a bad reference."""
+
+    def __init__(self, msg, line=None):
+        Exception.__init__(self, msg if line is None else 'line %d: %s' % (line, msg))
+        self.line = line
+
+
+def rank(mode, unknown=TOP_RANK):
+    """A mode's place in RANK. A mode not in it (the kernel's 'mixed', one this module does not know) counts as
+    unknown: by default the strongest, so that leaving it is always treated as a lowering."""
+    return RANK.get(mode, unknown)
+
+
+def is_weakening(current_modes, wanted):
+    """True when wanted is weaker than the strongest of current_modes (None entries are ignored)."""
+    ranks = [rank(m) for m in current_modes if m]
+    return bool(ranks) and rank(wanted, 0) < max(ranks)
 
 
 def unquote(name):
@@ -65,36 +112,586 @@ def strip_comment(line):
     return ''.join(out)
 
 
+# ------------------------------------------------------------------ reading profile files as apparmor_parser does
+#
+# The reader follows apparmor_parser's lexer (parser_lex.l) and grammar (parser_yacc.y) far enough to find every
+# profile and hat: a header is [profile|hat|^] NAME [ATTACHMENT] [xattrs=(...)] [flags=(...) | (...)] '{', its
+# tokens may be spread over lines with comments between them, and it ends at its '{'. Braces inside words
+# (/usr/{bin,sbin}/x) and inside rules such as mount, dbus or change_profile are not blocks. What it cannot read
+# the way the parser does raises ProfileError with the line: it never guesses a mode.
+
+_BLANKS = re.compile(r'[ \t]*')
+_WORD = re.compile(r'[A-Za-z][A-Za-z0-9_]*')
+_ID = re.compile(r'(?:\\[ \t"!,#]|[^ \t\r\n"!,]|,[^ \t\r\n"!,])+')
+_ID_REST = re.compile(r'(?:\\[ \t"!,]|[^ \t\r\n"!,]|,[^ \t\r\n"!,])*')
+_QUOTED = re.compile(r'"(?:\\"|[^"\x00])*"')
+_LIST_VALUE = re.compile(r'(?:\\[ \t"!,()]|[^ \t\n"!,()])+')
+_MODE_RULE_WORD = re.compile(r'(?:[^ \t\r\n"!,()]|,[^ \t\r\n"!,()])+')
+# In a mount rule a path word takes a \r as well: '/mnt/,\r\n' is one word for the parser, which then rejects the rule.
+_MOUNT_WORD = re.compile(r'(?:[^ \t\n"!,()]|,[^ \t\n"!,()])+')
+_CONDITION = re.compile(r'[A-Za-z][A-Za-z0-9_]*[ \t]*=(?!=)')
+_EXPR_WORD = re.compile(r'(?:!=|[^ \t\r\n"!,(){])+')
+_VARREF = re.compile(r'@(?:\{[A-Za-z][A-Za-z0-9_]*\}|[A-Za-z][A-Za-z0-9_]*)')
+_BOOLREF = re.compile(r'\$(?:\{[A-Za-z][A-Za-z0-9_]*\}|[A-Za-z][A-Za-z0-9_]*)')
+_ASSIGN_OP = re.compile(r'[ \t]*(?:\+=|\?=|:=|=)')
+_EQUALS_NEXT = re.compile(r'[ \t]*=(?!=)')
+_XATTRS = re.compile(r'xattrs[ \t]*=[ \t]*(?=\()')
+_INCLUDE = re.compile(r'#?include(?:[ \t]+if[ \t]+exists)?(?=[ \t])')
+_INCLUDE_TARGET = re.compile(r'<(?:[^">\t\r\n]+|"(?:\\"|[^"\x00])*")>|"(?:\\"|[^"\x00])*"|[^ \t\r\n"!,<>]+')
+# Rule qualifiers that may open a block of rules ("audit deny { ... }"); 'else' continues an if block.
+_QUALIFIERS = ('audit', 'deny', 'allow', 'owner', 'other', 'prompt', 'priority', 'else')
+# Keywords after which the lexer reads the rest of the rule in its own state: there a '{' is part of a word.
+_RULE_KEYWORDS = ('network', 'mount', 'remount', 'umount', 'dbus', 'signal', 'ptrace', 'unix', 'change_profile', 'abi',
+                  'rlimit', 'userns', 'mqueue', 'io_uring')
+
+
+class _Reader(object):
+
+    def __init__(self, text):
+        self.text = text
+        self.n = len(text)
+        self.pos = 0
+        self.newlines = [m.start() for m in re.finditer('\n', text)]
+
+    def line_of(self, pos):
+        return bisect.bisect_left(self.newlines, pos) + 1
+
+    def fail(self, msg, pos=None):
+        raise ProfileError(msg, self.line_of(self.pos if pos is None else pos))
+
+    def at(self, k=0):
+        p = self.pos + k
+        return self.text[p] if p < self.n else ''
+
+    def here(self):
+        """What is at pos, for messages."""
+        if self.pos >= self.n:
+            return 'the end of the file'
+        m = _ID.match(self.text, self.pos)
+        return repr(m.group() if m else self.text[self.pos])
+
+    def blanks(self):
+        self.pos = _BLANKS.match(self.text, self.pos).end()
+
+    def line_end(self):
+        """Consume \\n or \\r\\n; a \\r that ends no line is an error for the parser's lexer too."""
+        c = self.at()
+        if c == '\n':
+            self.pos += 1
+            return True
+        if c == '\r':
+            if self.at(1) == '\n':
+                self.pos += 2
+                return True
+            self.fail('a carriage return that does not end a line (apparmor_parser rejects it)')
+        return False
+
+    def gap(self, includes=False):
+        """Skip blanks, line ends and comments (and, at the start of a statement, include lines)."""
+        while self.pos < self.n:
+            self.blanks()
+            if self.line_end():
+                continue
+            c = self.at()
+            if includes and c in '#i' and _INCLUDE.match(self.text, self.pos):
+                self.include()
+                continue
+            if c == '#':
+                end = self.text.find('\n', self.pos)
+                if end < 0:
+                    self.fail('a comment ends the file without a line end (apparmor_parser rejects it)')
+                self.pos = end + 1
+                continue
+            return
+
+    def include(self):
+        m = _INCLUDE.match(self.text, self.pos)
+        if self.at() == '#' and self.text.find('\n', self.pos) < 0:
+            self.fail('an #include ends the file without a line end (apparmor_parser rejects it)')
+        self.pos = m.end()
+        while self.pos < self.n and (self.at() in ' \t' or self.line_end()):
+            self.blanks()
+        target = _INCLUDE_TARGET.match(self.text, self.pos)
+        if not target:
+            self.fail('an include without a file name')
+        self.pos = target.end()
+
+    def quoted(self):
+        m = _QUOTED.match(self.text, self.pos)
+        if not m:
+            self.fail('a quote that is not closed')
+        self.pos = m.end()
+        return m.group()[1:-1]
+
+    def word_label(self):
+        """A path-like word (the lexer's LABEL or a variable): /..., @{var}..., :..., &..."""
+        start = self.pos
+        c = self.at()
+        if c == '@':
+            m = _VARREF.match(self.text, self.pos)
+            if not m:
+                self.fail('an @ that starts no variable')
+            self.pos = m.end()
+            if self.at() and self.at() not in ' \t\n"!,=+?':
+                self.pos += 1
+                self.pos = _ID_REST.match(self.text, self.pos).end()
+        elif c == '$':
+            m = _BOOLREF.match(self.text, self.pos)
+            if not m:
+                self.fail('a $ that starts no variable')
+            self.pos = m.end()
+        else:
+            self.pos += 1
+            self.pos = _ID_REST.match(self.text, self.pos).end()
+        return self.text[start:self.pos]
+
+    # ---- the file
+
+    def read(self):
+        profiles, stack, seen = [], [], {}
+        while True:
+            self.gap(includes=True)
+            if self.pos >= self.n:
+                break
+            if self.at() == '}':
+                if not stack:
+                    self.fail('a } that closes nothing')
+                stack.pop()
+                self.pos += 1
+                continue
+            start = self.header_start(len(stack))
+            if start is not None:
+                if stack and stack[-1] is None:
+                    self.fail('a profile or hat inside a block of rules: apparmor_parser drops it, so confine.lsm does '
+                              'not read it')
+                prof = self.header(start, stack[-1] if stack else None)
+                if prof['fullname'] in seen:
+                    self.fail('profile %s is defined twice (lines %d and %d): apparmor_parser rejects the file' % (
+                        prof['fullname'], seen[prof['fullname']]['lineno'], prof['lineno']), start[1])
+                seen[prof['fullname']] = prof
+                profiles.append(prof)
+                stack.append(prof)
+                continue
+            if not stack:
+                if profiles:
+                    self.fail('%s after the first profile: apparmor_parser accepts only profiles there' % self.here())
+                self.preamble()
+            elif self.rule() == 'block':
+                stack.append(None)
+        if stack:
+            inside = [p for p in stack if p]
+            self.fail('the file ends before the block of %s is closed' % (inside[-1]['fullname'] if inside else 'a rule'),
+                      self.n)
+        return profiles
+
+    def header_start(self, depth):
+        """(keyword, position, name position) when a profile or hat header begins at pos, else None."""
+        text, pos = self.text, self.pos
+        c = text[pos]
+        if c == '^':
+            return ('^', pos, pos + 1)
+        m = _WORD.match(text, pos)
+        if m and m.group() in ('profile', 'hat'):
+            return (m.group(), pos, _BLANKS.match(text, m.end()).end())
+        if depth == 0 and (c in '/":&' or (c == '@' and self.is_label(pos))):
+            return (None, pos, pos)
+        return None
+
+    def is_label(self, pos):
+        """At a top-level '@': a path beginning with a variable (a header), not a bare variable (an assignment)."""
+        m = _VARREF.match(self.text, pos)
+        return bool(m) and m.end() < self.n and self.text[m.end()] not in ' \t\n"!,=+?'
+
+    def name(self, keyword, pos):
+        self.pos = pos
+        c = self.at()
+        if keyword is None and c == '"':
+            if self.at(1) not in ('/', '@', ':', '&'):
+                self.fail('a quoted profile name at the top level must be a path (apparmor_parser rejects it)')
+            name = self.quoted()
+        elif keyword is None:
+            name = self.word_label()
+        elif c == '"':
+            name = self.quoted()
+        else:
+            m = _ID.match(self.text, self.pos)
+            if not m:
+                self.fail('a name must follow "%s" on the same line (apparmor_parser rejects it)' % keyword)
+            self.pos = m.end()
+            name = m.group()
+        if not name:
+            self.fail('an empty profile name', pos)
+        if name[0] in ':&':
+            self.fail('profile %s is in a policy namespace (or a stack): confine.lsm does not manage those' % name, pos)
+        if '@{' in name or (keyword is None and name[0] == '@'):
+            self.fail('profile name %s holds a variable: confine.lsm does not expand variables in names' % name, pos)
+        if any(c in name for c in '\\\n\r\x00'):
+            self.fail('profile name %r holds a backslash, a line end or a NUL: confine.lsm does not read it' % name, pos)
+        if keyword is None and name[0] != '/':
+            self.fail('profile names without "profile" or "hat" must begin with / (apparmor_parser rejects %s)'
+                      % name, pos)
+        return name
+
+    def header(self, start, parent):
+        keyword, head_pos, name_pos = start
+        name = self.name(keyword, name_pos)
+        is_hat = keyword in ('hat', '^')
+        attach, clause, stage = None, None, 0  # stage: 0 name, 1 attachment, 2 xattrs, 3 flags
+        insert_at = self.pos
+        while True:
+            self.gap()
+            if self.pos >= self.n:
+                self.fail('the file ends in the header of %s' % name, head_pos)
+            c = self.at()
+            if c == '{':
+                open_at = self.pos
+                self.pos += 1
+                break
+            if stage < 3 and c == '(':
+                clause = self.flags_list(self.pos, self.pos)
+                stage = 3
+            elif stage < 3 and self.text.startswith('flags', self.pos) and _EQUALS_NEXT.match(self.text, self.pos + 5):
+                clause = self.flags_clause()
+                stage = 3
+            elif stage < 2 and _XATTRS.match(self.text, self.pos):
+                if is_hat and parent is not None:
+                    self.fail('hat %s has an xattrs match: apparmor_parser rejects it' % name)
+                self.pos = _XATTRS.match(self.text, self.pos).end()
+                self.skip_list()
+                stage = 2
+            elif stage == 0 and (c in '/"' or (c == '@' and self.at(1) == '{')):
+                attach = self.quoted() if c == '"' else self.word_label()
+                if not (attach.startswith('/') or attach.startswith('@{')):
+                    self.fail('the attachment %s of %s must begin with / or a variable (apparmor_parser rejects it)'
+                              % (attach, name))
+                # '@{exe}\r\n': the parser's lexer keeps the \r in the word; it names no path
+                attach = attach.rstrip('\r')
+                stage = 1
+            else:
+                self.fail('unexpected %s in the header of %s: confine.lsm reads [profile|hat|^] NAME [ATTACHMENT] '
+                          '[xattrs=(...)] [flags=(...)] {, as apparmor_parser does' % (self.here(), name))
+            insert_at = self.pos
+        values = [v for v, dummy, dummy2 in clause['values']] if clause else []
+        mode = self.flags_mode(clause) if clause else 'enforce'
+        fullname = '%s//%s' % (parent['fullname'], name) if parent else name
+        return {'name': name, 'fullname': fullname, 'parent': parent['fullname'] if parent else None,
+                'depth': parent['depth'] + 1 if parent else 0, 'keyword': keyword,
+                'attach': attach if (attach or keyword) else name, 'flags': values, 'mode': mode,
+                'line': self.line_of(head_pos) - 1, 'lineno': self.line_of(head_pos), 'start': head_pos,
+                'open': open_at, 'clause': clause, 'insert_at': insert_at}
+
+    def flags_clause(self):
+        start = self.pos
+        self.pos = _EQUALS_NEXT.match(self.text, self.pos + 5).end()
+        self.blanks()
+        if self.at() not in ('(', '\n'):
+            self.fail('flags=%s without parentheses: apparmor_parser rejects it (write flags=(...))'
+                      % (self.here() if self.at() != '\r' else ''))
+        while self.at() != '(':
+            self.blanks()
+            if not self.line_end() and self.at() != '(':
+                self.fail('flags= must be followed by a list in parentheses, found %s' % self.here())
+        return self.flags_list(start, self.pos)
+
+    def flags_list(self, start, open_at):
+        """The values of a flags list: separated by blanks, line ends or commas, optionally quoted, no comments."""
+        self.pos = open_at + 1
+        values = []
+        while True:
+            if self.pos >= self.n:
+                self.fail('the file ends inside a flags list', open_at)
+            c = self.at()
+            if c in ' \t\n,':
+                self.pos += 1
+            elif c == '\r' and self.at(1) == '\n':
+                self.pos += 2
+            elif c == ')':
+                self.pos += 1
+                break
+            elif c == '"':
+                begin = self.pos
+                values.append((self.quoted(), begin, self.pos))
+            elif c in '(!':
+                self.fail('unexpected %r in a flags list (apparmor_parser rejects it)' % c)
+            else:
+                m = _LIST_VALUE.match(self.text, self.pos)
+                values.append((m.group(), m.start(), m.end()))
+                self.pos = m.end()
+        if not values:
+            self.fail('an empty flags list (apparmor_parser rejects it)', open_at)
+        return {'start': start, 'open': open_at, 'end': self.pos, 'values': values}
+
+    def flags_mode(self, clause):
+        modes, options, valued = [], set(), {}
+        for value, begin, dummy in clause['values']:
+            if value in MODE_FLAGS:
+                modes.append(value)
+                continue
+            key = value
+            if value not in _OTHER_FLAGS or value.endswith('='):
+                key = next((k for k in _OTHER_FLAGS if k.endswith('=') and value.startswith(k)
+                            and _FLAG_VALUE[k].match(value[len(k):])), None)
+                if key is None:
+                    self.fail('unknown profile flag %r%s: confine.lsm does not know whether it sets a mode' % (
+                        value, ' (a carriage return before a line end belongs to the flag for apparmor_parser)'
+                        if '\r' in value else ''), begin)
+                if valued.setdefault(key, value) != value:
+                    self.fail('profile flags %s and %s conflict (apparmor_parser rejects them)'
+                              % (valued[key], value), begin)
+            if _OTHER_FLAGS[key]:
+                options.add(_OTHER_FLAGS[key])
+        for one, other in _CONFLICTS:
+            if one in options and other in options:
+                self.fail('the profile flags set both %s and %s (apparmor_parser rejects them)' % (one, other),
+                          clause['open'])
+        distinct = sorted(set(modes), key=modes.index)
+        if len(distinct) > 1:
+            self.fail('the modes %s conflict: apparmor_parser rejects a profile with two modes'
+                      % ' and '.join(distinct), clause['open'])
+        return distinct[0] if distinct else 'enforce'
+
+    def skip_list(self):
+        """From a '(' to its ')', over quotes and one level of nested lists (xattrs=(a=(b c)), peer=(name=x))."""
+        open_at, depth = self.pos, 0
+        while True:
+            if self.pos >= self.n:
+                self.fail('the file ends inside a list in parentheses', open_at)
+            c = self.at()
+            if c == '"':
+                self.quoted()
+                continue
+            if c == '\r':
+                self.line_end()
+                continue
+            if c == '!':
+                self.fail('unexpected ! in a list (apparmor_parser rejects it)')
+            self.pos += 1
+            if c == '(':
+                depth += 1
+            elif c == ')':
+                depth -= 1
+                if depth == 0:
+                    return
+
+    # ---- what is not a header
+
+    def preamble(self):
+        """Before the first profile: variable assignments, abi and alias rules."""
+        c = self.at()
+        if c in '@$':
+            m = (_VARREF if c == '@' else _BOOLREF).match(self.text, self.pos)
+            op = m and _ASSIGN_OP.match(self.text, m.end())
+            if not op:
+                self.fail('unexpected %s before the first profile' % self.here())
+            self.pos = op.end()
+            self.assignment()
+            return
+        m = _WORD.match(self.text, self.pos)
+        if m and m.group() == 'abi':
+            self.pos = m.end()
+            self.rule_in_own_state()
+            return
+        if m and m.group() == 'alias':
+            if self.rule() == 'rule':
+                return
+        self.fail('unexpected %s before the first profile: apparmor_parser expects includes, abi, alias, variables, '
+                  'then profiles' % self.here())
+
+    def assignment(self):
+        """The values of a variable assignment, up to the end of the line (a backslash continues it)."""
+        while self.pos < self.n:
+            self.blanks()
+            c = self.at()
+            if c == '' or self.line_end():
+                return
+            if c == '\\' and self.at(1) == '\n':
+                self.pos += 2
+            elif c == '#':
+                end = self.text.find('\n', self.pos)
+                if end < 0:
+                    self.fail('a comment ends the file without a line end (apparmor_parser rejects it)')
+                self.pos = end + 1
+                return
+            elif c == ',':
+                self.fail('a comma in a variable assignment (apparmor_parser rejects it)')
+            elif c == '"':
+                self.quoted()
+            else:
+                m = _ID.match(self.text, self.pos)
+                if not m:
+                    self.fail('unexpected %r in a variable assignment' % c)
+                self.pos = m.end()
+
+    def rule(self):
+        """One statement inside a profile: a rule up to its ',' ('rule'), or the start of a block ('block')."""
+        start, words = self.pos, []
+        while True:
+            if words:
+                self.gap()
+            if self.pos >= self.n:
+                self.fail('the file ends inside a rule', start)
+            c = self.at()
+            if c == ',':
+                if not words:
+                    self.fail('a comma that ends no rule')
+                self.pos += 1
+                return 'rule'
+            if c == '{':
+                if all(w in _QUALIFIERS for w in words):
+                    self.pos += 1
+                    return 'block'
+                self.fail('a { after %s: apparmor_parser opens no block there' % self.text[start:self.pos].strip())
+            if c == '}':
+                self.fail('a rule without its closing comma before }', start)
+            if c == '"':
+                self.quoted()
+                words.append('"')
+            elif c == '(':
+                self.skip_list()
+                words.append('(')
+            elif c == '-' and self.at(1) == '>':
+                self.pos += 2
+                self.arrow_target()
+                words.append('->')
+            elif c == '=' or (c in '+?:' and self.at(1) == '='):
+                self.fail('an assignment inside a profile (apparmor_parser rejects it)')
+            elif c in '/@:&$':
+                self.word_label()
+                words.append(c)
+            else:
+                m = _WORD.match(self.text, self.pos)
+                if not m:
+                    self.fail('unexpected %s in a rule (apparmor_parser rejects it)' % self.here())
+                word = m.group()
+                if word in ('profile', 'hat'):
+                    self.fail('"%s" inside a rule (apparmor_parser rejects it)' % word)
+                self.pos = m.end()
+                if word == 'include' and self.at() in (' ', '\t'):
+                    self.pos = m.start()
+                    self.include()
+                    continue
+                if word == 'flags' and _EQUALS_NEXT.match(self.text, self.pos):
+                    self.fail('flags= inside a rule (apparmor_parser rejects it)')
+                if _EQUALS_NEXT.match(self.text, self.pos):
+                    self.condition_value()
+                elif word in _RULE_KEYWORDS:
+                    self.rule_in_own_state(_MOUNT_WORD if word in ('mount', 'remount', 'umount') else _MODE_RULE_WORD)
+                    return 'rule'
+                elif word == 'if':
+                    self.condition()
+                    return 'block'
+                words.append(word)
+
+    def condition_value(self):
+        """name=value or name=(list) in a rule."""
+        self.pos = _EQUALS_NEXT.match(self.text, self.pos).end()
+        self.blanks()
+        c = self.at()
+        if c == '(':
+            self.skip_list()
+        elif c == '"':
+            self.quoted()
+        elif c not in ('\n', '\r', ''):
+            m = _ID.match(self.text, self.pos)
+            if not m:
+                self.fail('unexpected %s after =' % self.here())
+            self.pos = m.end()
+
+    def arrow_target(self):
+        while self.pos < self.n and (self.at() in ' \t' or self.line_end()):
+            self.blanks()
+        if self.at() == '"':
+            self.quoted()
+            return
+        m = _ID.match(self.text, self.pos)
+        if not m:
+            self.fail('a -> without a target')
+        self.pos = m.end()
+
+    def rule_in_own_state(self, words=_MODE_RULE_WORD):
+        """The rest of a network, mount, dbus, ... rule up to its ',': there braces and '#' belong to words."""
+        start = self.pos
+        while True:
+            if self.pos >= self.n:
+                self.fail('the file ends inside a rule', start)
+            c = self.at()
+            if c in ' \t':
+                self.pos += 1
+            elif self.line_end():
+                continue
+            elif c == ',':
+                self.pos += 1
+                return
+            elif c == '"':
+                self.quoted()
+            elif c == '(':
+                self.skip_list()
+            elif _CONDITION.match(self.text, self.pos):
+                self.pos = _WORD.match(self.text, self.pos).end()
+                self.condition_value()
+            else:
+                m = words.match(self.text, self.pos)
+                if not m:
+                    self.fail('unexpected %r in a rule (apparmor_parser rejects it)' % c)
+                if '\r' in m.group():
+                    self.fail('a carriage return ends a word of a mount rule: apparmor_parser reads it as part of the '
+                              'path and rejects the rule (use Unix line ends)')
+                self.pos = m.end()
+
+    def condition(self):
+        """An if condition up to the '{' of its block."""
+        start = self.pos
+        while True:
+            if self.pos >= self.n:
+                self.fail('the file ends inside an if condition', start)
+            c = self.at()
+            if c in ' \t':
+                self.pos += 1
+            elif self.line_end():
+                continue
+            elif c == '{':
+                if self.at(1) not in ('', ' ', '\t', '\n', '\r'):
+                    self.fail('a { followed by text after an if condition: confine.lsm does not read it')
+                self.pos += 1
+                return
+            elif c == '"':
+                self.quoted()
+            elif c in '()':
+                self.pos += 1
+            else:
+                m = _EXPR_WORD.match(self.text, self.pos)
+                if not m:
+                    self.fail('unexpected %r in an if condition' % c)
+                self.pos = m.end()
+
+
+_CACHE = {}
+
+
 def headers(text):
-    """Every profile/hat header in text: dicts with line index, depth, name, attach, flags."""
-    found = []
-    depth = 0
-    for idx, line in enumerate(split_lines(text)):
-        m = _HEADER.match(line)
-        if m:
-            rest = m.group('rest')
-            fm = _FLAGS.search(rest)
-            flags = []
-            if fm:
-                raw = fm.group('paren') if fm.group('paren') is not None else fm.group('bare')
-                flags = _split_flags(raw)
-            attach = None
-            before_flags = rest[:fm.start()] if fm else rest
-            tokens = before_flags.split()
-            if m.group('kw') and tokens and not tokens[0].startswith('xattrs'):
-                attach = unquote(tokens[0])
-            name = unquote(m.group('name'))
-            if not m.group('kw'):
-                attach = None if name.startswith('^') else name
-            found.append({'line': idx, 'depth': depth, 'name': name, 'attach': attach, 'flags': flags,
-                          'keyword': m.group('kw')})
-        # Blocks open at a line ending in '{' and close at a line starting with '}'; braces inside a line
-        # are alternations such as /usr/{bin,sbin}/x.
-        code = strip_comment(line).strip()
-        if code.startswith('}'):
-            depth = max(depth - 1, 0)
-        if code.endswith('{'):
-            depth += 1
+    """Every profile and hat of a profile file in file order, read as apparmor_parser reads them.
+
+    Dicts with name (as the kernel names it: a hat without its '^'), fullname (parent//name, as the kernel lists
+    it), parent, depth (0: top level), keyword ('profile', 'hat', '^' or None), attach, flags (the values of the
+    flags list), mode (one of MODE_FLAGS; 'enforce' without a mode flag), line (0-based) and lineno.
+    Raises ProfileError (with the line) where the file cannot be read as the parser reads it, or the parser would
+    reject it. The result is shared between calls: do not change it.
+    """
+    if text in _CACHE:
+        found = _CACHE[text]
+        if isinstance(found, ProfileError):
+            again = ProfileError(str(found))
+            again.line = found.line
+            raise again
+        return found
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    try:
+        found = _Reader(text).read()
+    except ProfileError as exc:
+        _CACHE[text] = exc
+        raise
+    _CACHE[text] = found
     return found
 
 
@@ -103,68 +700,99 @@ def top_profiles(text):
     return [h['name'] for h in headers(text) if h['depth'] == 0]
 
 
+def profile_modes(text):
+    """[(full name, mode)] of every profile and hat, in file order."""
+    return [(h['fullname'], h['mode']) for h in headers(text)]
+
+
 def file_mode(text):
-    """'enforce', 'complain', 'unconfined', 'kill' or 'mixed' from the top-level profiles' flags; None: no profile."""
-    modes = set()
-    for h in headers(text):
-        if h['depth'] != 0:
-            continue
-        mode = 'enforce'
-        for flag in ('unconfined', 'kill', 'complain', 'prompt'):
-            if flag in h['flags']:
-                mode = flag
-        modes.add(mode)
+    """The mode of the top-level profiles (one of MODE_FLAGS) when they share one, 'mixed' when not, None without
+    a profile."""
+    modes = set(h['mode'] for h in headers(text) if h['depth'] == 0)
     if not modes:
         return None
     return modes.pop() if len(modes) == 1 else 'mixed'
 
 
-def is_unconfined(text):
+def strongest(modes):
+    """The mode of modes ranked highest (an unknown one counts as the strongest), None for none."""
+    modes = [m for m in modes if m]
+    return max(modes, key=rank) if modes else None
+
+
+def weakest(modes):
+    """The mode of modes ranked lowest (an unknown one counts as the weakest), None for none."""
+    modes = [m for m in modes if m]
+    return min(modes, key=lambda m: rank(m, -1)) if modes else None
+
+
+def is_unconfined(text, keep=UNCONFINED_MODES):
+    """True when every top-level profile is declared in one of the keep modes (unconfined, default_allow)."""
     tops = [h for h in headers(text) if h['depth'] == 0]
-    return bool(tops) and all('unconfined' in h['flags'] for h in tops)
+    return bool(tops) and all(h['mode'] in keep for h in tops)
 
 
-def _split_flags(raw):
-    return [f for f in re.split(r'[,\s]+', raw) if f]
+def set_mode(text, mode, keep=UNCONFINED_MODES):
+    """Return text with every profile and hat flagged for mode (one of MODE_FLAGS; enforce: no mode flag).
 
-
-def _rewrite_flags(line, header_match, add, remove):
-    rest = header_match.group('rest')
-    fm = _FLAGS.search(rest)
-    if fm:
-        raw = fm.group('paren') if fm.group('paren') is not None else fm.group('bare')
-        orig = _split_flags(raw)
-        parts = [f for f in orig if f not in remove]
-        if add and add not in parts:
-            parts.append(add)
-        if parts == orig:
-            return line
-        clause = '%sflags=(%s)' % (fm.group('lead'), ', '.join(parts)) if parts else ''
-        new_rest = rest[:fm.start()] + clause + rest[fm.end():]
-    else:
-        if not add:
-            return line
-        new_rest = rest.rstrip() + ' flags=(%s)' % add
-    start, end = header_match.span('rest')
-    return line[:start] + new_rest + line[end:]
-
-
-def set_mode(text, mode):
-    """Return text with every profile and hat header flagged for mode ('enforce' or 'complain').
-
-    Only the mode flags move; other flags (attach_disconnected, mediate_deleted, ...), comments, includes and
-    every other line keep their bytes. Profiles flagged 'unconfined' are left as they are.
+    Only mode flags move: the other flags (attach_disconnected, ...), a flags list spread over lines, comments,
+    includes and every other byte stay. Profiles declared in one of the keep modes are left as they are.
+    Raises ProfileError when the text cannot be read as apparmor_parser reads it.
     """
-    lines = split_lines(text)
+    if mode not in MODE_FLAGS:
+        raise ValueError('unknown AppArmor mode %r' % mode)
+    edits = []
     for h in headers(text):
-        if 'unconfined' in h['flags']:
-            continue
-        line = lines[h['line']]
-        m = _HEADER.match(line)
-        remove = ('complain', 'enforce', 'kill', 'prompt')
-        add = 'complain' if mode == 'complain' else None
-        lines[h['line']] = _rewrite_flags(line, m, add, remove)
-    return ''.join(lines)
+        if h['mode'] not in keep:
+            edits.extend(_mode_edits(text, h, mode))
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _mode_edits(text, h, mode):
+    """[(start, end, replacement)] that put header h in mode."""
+    clause = h['clause']
+    values = clause['values'] if clause else []
+    present = set(v for v, dummy, dummy2 in values if v in MODE_FLAGS)
+    if present == set([mode]) or (mode == 'enforce' and not present):
+        return []
+    want = None if mode == 'enforce' else mode
+    if not clause:
+        return [(h['insert_at'], h['insert_at'], ' flags=(%s)' % want)]
+    kept = []  # (text, index in values) of the values that stay, the new mode in place of the first mode flag
+    for i, (value, start, end) in enumerate(values):
+        if value not in MODE_FLAGS:
+            kept.append((text[start:end], i))
+        elif want:
+            kept.append((want, i))
+            want = None
+    if not kept:
+        return [_remove_clause(text, clause)]
+    out = kept[0][0]
+    for (dummy, i), (value_text, dummy2) in zip(kept, kept[1:]):
+        out += text[values[i][2]:values[i + 1][1]] + value_text
+    if want:
+        out += ', ' + want
+    return [(values[0][1], values[-1][2], out)]
+
+
+def _remove_clause(text, clause):
+    """The edit that removes a flags clause, with the blanks before it, or its whole line when it stands alone. A
+    blank stays between the tokens the clause separated ('p flags=(complain){' -> 'p {', not 'p{')."""
+    start, end = clause['start'], clause['end']
+    glue = '' if end >= len(text) or text[end] in ' \t\r\n' else ' '
+    before = start
+    while before > 0 and text[before - 1] in ' \t':
+        before -= 1
+    if before == 0 or text[before - 1] == '\n':
+        after = end
+        while after < len(text) and text[after] in ' \t':
+            after += 1
+        if text.startswith('\n', after) or text.startswith('\r\n', after):
+            return (before, after + (1 if text[after] == '\n' else 2), '')
+        return (start, after, '')
+    return (before, end, glue)
 
 
 # ------------------------------------------------------------------ kernel state
@@ -214,8 +842,18 @@ def loaded_mode(names, loaded):
 
 # ------------------------------------------------------------------ locating profiles
 
+def unreadable(path, text):
+    """Why the profile file at path cannot be read as apparmor_parser reads it ('PATH line N: ...'), or None."""
+    try:
+        headers(text)
+    except ProfileError as exc:
+        return '%s %s' % (path, exc)
+    return None
+
+
 def profile_files(profile_dir):
-    """{path: text} of every profile file directly under profile_dir."""
+    """{path: text} of every profile file directly under profile_dir: those holding a profile, and those that
+    cannot be read as apparmor_parser reads them (headers() raises for them; see unreadable())."""
     found = {}
     for entry in sorted(os.listdir(profile_dir)):
         path = os.path.join(profile_dir, entry)
@@ -228,7 +866,10 @@ def profile_files(profile_dir):
                 text = f.read().decode('utf-8', 'surrogateescape')
         except (IOError, OSError):
             continue
-        if headers(text):
+        try:
+            if headers(text):
+                found[path] = text
+        except ProfileError:
             found[path] = text
     return found
 
@@ -246,12 +887,18 @@ def resolve(refs, files, profile_dir):
 
     A reference is a profile name as aa-status shows it (nginx, /usr/sbin/nginx), an attachment path, a file
     name or path under profile_dir, or a glob over any of these. A plain reference must match exactly one file;
-    a glob must match at least one.
+    a glob must match at least one. A file that cannot be read as apparmor_parser reads it is matched by its file
+    name and path only; a reference that matches it is an error that names the file and the line.
     """
-    index = {}
+    index, bad = {}, {}
     for path, text in files.items():
         keys = set([os.path.basename(path), path])
-        for h in headers(text):
+        try:
+            found = headers(text)
+        except ProfileError as exc:
+            bad[path] = '%s %s' % (path, exc)
+            found = []
+        for h in found:
             if h['depth'] == 0:
                 keys.add(h['name'])
                 if h['attach']:
@@ -275,7 +922,13 @@ def resolve(refs, files, profile_dir):
             errors.append('%s is neither a profile name nor a profile file under %s' % (ref, profile_dir))
             continue
         if not matched:
-            errors.append('no AppArmor profile matches %r in %s' % (ref, profile_dir))
+            errors.append('no AppArmor profile matches %r in %s%s' % (
+                ref, profile_dir, '' if not bad else ' (files that could not be read, which may define it: %s)'
+                % '; '.join(bad[p] for p in sorted(bad))))
+            continue
+        if any(p in bad for p in matched):
+            errors.append('%r matches a file that confine.lsm cannot read as apparmor_parser does, so it does not '
+                          'guess its mode: %s' % (ref, '; '.join(bad[p] for p in matched if p in bad)))
             continue
         if not is_glob and len(matched) > 1:
             errors.append('%r matches several profile files (%s); name the file' % (ref, ', '.join(matched)))
@@ -287,12 +940,6 @@ def resolve(refs, files, profile_dir):
     if errors:
         raise ProfileError('; '.join(errors))
     return ordered, by_ref
-
-
-def is_weakening(current_modes, wanted):
-    """True when wanted is weaker than the strongest of current_modes."""
-    ranks = [RANK[m] for m in current_modes if m in RANK]
-    return bool(ranks) and RANK.get(wanted, 0) < max(ranks)
 
 
 # The profile's local include, where site rules go without editing the packaged profile.

@@ -456,9 +456,14 @@ def attachments(files, variables):
     Variables come from the tunables and from the profile's own file (profiles may define their own).
     """
     found, unknown = {}, []
-    for text in files.values():
+    for path, text in sorted(files.items()):
         local = None
-        for h in aa.headers(text):
+        try:
+            read = aa.headers(text)
+        except aa.ProfileError as exc:
+            unknown.append((os.path.basename(path), 'unreadable (%s)' % exc))
+            continue
+        for h in read:
             if h['depth'] != 0:
                 continue
             attach = h['attach'] if h['attach'] else (h['name'] if h['name'].startswith('/') else None)

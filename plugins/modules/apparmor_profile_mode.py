@@ -10,13 +10,19 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: apparmor_profile_mode
-short_description: Put AppArmor profiles into enforce, complain or disabled mode, on disk and live, in one parser call
+short_description: Put AppArmor profiles into enforce, kill, complain or disabled mode, on disk and live, in one parser call
 version_added: 0.2.0
 description:
   - Sets the mode of AppArmor profiles persistently (the C(flags=(...)) of each profile in its file, and the
     C(disable/) symlink for V(disabled)) and live (the kernel's loaded profiles).
   - Only the mode flags change in a profile file. Other flags such as C(attach_disconnected), comments, includes and
-    every other line keep their bytes. Every profile and hat in a file gets the mode.
+    every other byte stay, also in a C(flags=(...)) list spread over several lines. Every profile and hat in a file
+    gets the mode, except those O(skip_unconfined) leaves alone.
+  - Profile files are read as C(apparmor_parser) reads them. A header ends at its C({) and may spread over lines
+    with comments between its parts; flags are given as C(flags=(...)) or C((...)); hats (C(^name), C(hat name)) and
+    child profiles are profiles of their own (the kernel names them C(parent//name)). A file that cannot be read
+    that way, or that the parser would reject (an unknown flag, two modes, C(flags=) without parentheses, a duplicate
+    profile, ...), is refused with its path and line and nothing is changed; the module never guesses a mode.
   - Every changed profile is compiled before anything is loaded, in one C(apparmor_parser -Q -W) call over the
     rewritten files, which also fills the parser's cache; on any error the files are restored, nothing is loaded
     and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r) call (or
@@ -25,8 +31,14 @@ description:
     compiled from temporary copies (C(-Q -K)) and nothing is written.
   - A loaded profile whose live mode differs from its file (someone ran C(aa-complain), or unloaded it) is drift
     and is corrected. After loading, the kernel's profile list is read back to prove the new mode.
-  - Never weakens by default. Leaving enforce (to V(complain) or V(disabled)) or leaving complain for V(disabled)
-    fails before anything changes unless O(allow_weaken=true).
+  - Never weakens by default. Modes are ranked by the protection they give, from apparmor.d(5) and the parser's
+    sources - C(kill) (enforce, and the offending task is killed) > C(enforce) > C(prompt) (AppArmor 4; a userspace
+    agent may allow what enforce denies) > C(complain) > C(unconfined) = C(default_allow) (AppArmor 4; the kernel
+    shows it as unconfined) > V(disabled) (not loaded). Moving any profile or hat of a file down this ranking, from
+    its mode in effect (the file's flags, or disabled or complain through a C(disable/) or C(force-complain/) link)
+    or from its live mode in the kernel, fails before anything changes unless O(allow_weaken=true); RV(weakened)
+    names each profile lowered. Switching a C(kill) profile to V(enforce) is a lowering. Moving up never needs
+    O(allow_weaken).
   - A reference that matches no profile is an error (C(aa-enforce) exits 0 there).
   - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
     loading is reported as skipped.
@@ -47,9 +59,11 @@ options:
     required: true
   mode:
     description:
-      - The mode wanted.
+      - The mode wanted. V(kill) is enforce that also kills the task that breaks the profile.
+      - V(enforce) on a profile declared C(kill), or V(complain) on one declared C(prompt), lowers it (see the
+        ranking above).
     type: str
-    choices: [enforce, complain, disabled]
+    choices: [enforce, complain, kill, disabled]
     default: enforce
   profile_dir:
     description:
@@ -58,8 +72,9 @@ options:
     default: /etc/apparmor.d
   skip_unconfined:
     description:
-      - Leave profiles declared C(flags=(unconfined)) alone and list them in RV(skipped_profiles). AppArmor 4 ships dozens
-        of such stub profiles; putting them in enforce mode turns them into deny-all profiles that break programs.
+      - Leave profiles declared C(flags=(unconfined)) or C(flags=(default_allow)) alone and list them in
+        RV(skipped_profiles). AppArmor 4 ships dozens of such stub profiles; putting them in enforce mode turns them
+        into deny-all profiles that break programs. A file whose profiles are all left alone is not touched.
     type: bool
     default: true
 requirements:
@@ -79,6 +94,11 @@ EXAMPLES = r'''
       - nginx
       - usr.sbin.*
     mode: enforce
+
+- name: Keep a profile in kill mode (enforce would lower it and is refused without allow_weaken)
+  confine.lsm.apparmor_profile_mode:
+    profiles: [usr.sbin.helper]
+    mode: kill
 
 - name: Put one profile in complain mode to tune it (loud opt-in, visible in the result)
   confine.lsm.apparmor_profile_mode:
@@ -104,22 +124,23 @@ profiles:
       elements: str
       returned: always
     before:
-      description: C(file_mode) (V(enforce), V(complain), V(disabled), ...) and C(loaded_mode) (the kernel's mode,
-        V(unloaded), or null when AppArmor is inactive) before the run.
+      description: C(file_mode) (V(enforce), V(complain), V(kill), V(disabled), V(mixed) when the top-level profiles
+        differ, ...), C(loaded_mode) (the kernel's mode, V(unloaded), or null when AppArmor is inactive) and C(modes)
+        (the mode the file declares for each profile and hat, by the name the kernel lists) before the run.
       type: dict
       returned: always
-      sample: {"file_mode": "complain", "loaded_mode": "complain"}
+      sample: {"file_mode": "complain", "loaded_mode": "complain", "modes": {"nginx": "complain"}}
     after:
-      description: The same after the run (read back from the kernel).
+      description: The same after the run (the live mode read back from the kernel).
       type: dict
       returned: always
-      sample: {"file_mode": "enforce", "loaded_mode": "enforce"}
+      sample: {"file_mode": "enforce", "loaded_mode": "enforce", "modes": {"nginx": "enforce"}}
     changed:
       description: Whether this profile changed.
       type: bool
       returned: always
 skipped_profiles:
-  description: Profiles left alone, with the reason.
+  description: Profiles left alone (O(skip_unconfined)), with the reason; C(names) are full names (C(parent//hat)).
   returned: always
   type: list
   elements: dict
@@ -139,10 +160,13 @@ load_skipped:
   returned: always
   type: str
 weakened:
-  description: Profiles whose protection this run lowered (only with O(allow_weaken=true)).
+  description: >-
+    One entry per profile or hat whose protection this run lowered (only with O(allow_weaken=true)),
+    C(NAME: BEFORE -> AFTER); BEFORE is the mode it was lowered from (in effect on disk, then live when that differs).
   returned: always
   type: list
   elements: str
+  sample: ["usr.bin.tool: kill -> enforce", "apache2//DEFAULT_URI: enforce -> complain"]
 '''
 
 import os
@@ -187,43 +211,72 @@ class Runner(object):
         active = aa.enabled()
         self.result['apparmor_active'] = active
         loaded = aa.read_kernel_profiles() if active else {}
+        keep = aa.UNCONFINED_MODES if self.p['skip_unconfined'] else ()
         items = []
         for path in paths:
-            text = files[path]
-            names = aa.top_profiles(text)
-            if self.p['skip_unconfined'] and aa.is_unconfined(text):
-                self.result['skipped_profiles'].append({'file': path, 'names': names, 'reason': 'declared flags=(unconfined)'})
-                continue
-            disabled = os.path.lexists(self.link('disable', path))
-            forced = os.path.lexists(self.link('force-complain', path))
-            before = {'file_mode': 'disabled' if disabled else ('complain' if forced else aa.file_mode(text)),
-                      'loaded_mode': aa.loaded_mode(names, loaded) if active else None}
-            item = {'path': path, 'names': names, 'text': text, 'before': before, 'disabled': disabled,
-                    'forced': forced}
-            if self.mode == 'disabled':
-                item['new_text'] = text
-                item['after'] = {'file_mode': 'disabled', 'loaded_mode': 'unloaded' if active else None}
-                item['load'] = None
-                item['unload'] = active and before['loaded_mode'] != 'unloaded'
-            else:
-                item['new_text'] = aa.set_mode(text, self.mode)
-                item['after'] = {'file_mode': self.mode, 'loaded_mode': self.mode if active else None}
-                item['unload'] = False
-                item['load'] = active and (item['new_text'] != text or disabled or forced
-                                           or before['loaded_mode'] != self.mode)
-            if item['new_text'] != text and os.path.islink(path):
-                self.fail('%s is a symlink; refusing to rewrite a profile through a link; nothing was changed' % path)
-            item['changed'] = (item['new_text'] != text or item['load'] or item['unload']
-                               or disabled != (self.mode == 'disabled')
-                               or (forced and self.mode == 'enforce'))
-            current = [before['file_mode'], 'enforce' if before['loaded_mode'] == 'mixed' else before['loaded_mode']]
-            if item['changed'] and aa.is_weakening(current, self.mode):
-                self.result['weakened'].append('%s: %s -> %s' % (
-                    ', '.join(names), '/'.join(sorted(set(m for m in current if m))), self.mode))
-            items.append(item)
+            item = self.plan_file(path, files[path], active, loaded, keep)
+            if item:
+                items.append(item)
         if not active:
             self.result['load_skipped'] = 'AppArmor is not active in the running kernel; files were managed only'
         return items
+
+    def plan_file(self, path, text, active, loaded, keep):
+        """What to do with one profile file; None when every profile in it is left alone (skip_unconfined)."""
+        profiles = aa.headers(text)  # resolve() refused the files it cannot read
+        names = [h['name'] for h in profiles if h['depth'] == 0]
+        kept = [h for h in profiles if h['mode'] in keep]
+        if kept and (len(kept) == len(profiles) or self.mode != 'disabled'):
+            # disabling takes the whole file: a file with other profiles disables its unconfined ones too
+            self.result['skipped_profiles'].append({
+                'file': path, 'names': [h['fullname'] for h in kept],
+                'reason': 'declared flags=(%s)' % '/'.join(sorted(set(h['mode'] for h in kept)))})
+            if len(kept) == len(profiles):
+                return None
+        targets = profiles if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]
+        disabled = os.path.lexists(self.link('disable', path))
+        forced = os.path.lexists(self.link('force-complain', path))
+        before = {'file_mode': 'disabled' if disabled else ('complain' if forced else aa.file_mode(text)),
+                  'loaded_mode': aa.loaded_mode(names, loaded) if active else None,
+                  'modes': dict((h['fullname'], h['mode']) for h in profiles)}
+        item = {'path': path, 'names': names, 'text': text, 'before': before, 'disabled': disabled,
+                'forced': forced, 'targets': [h['fullname'] for h in targets if h['depth'] == 0]}
+        if self.mode == 'disabled':
+            item['new_text'] = text
+            item['after'] = {'file_mode': 'disabled', 'loaded_mode': 'unloaded' if active else None,
+                             'modes': before['modes']}
+            item['load'] = None
+            item['unload'] = active and before['loaded_mode'] != 'unloaded'
+        else:
+            item['new_text'] = aa.set_mode(text, self.mode, keep)
+            item['after'] = {'file_mode': aa.file_mode(item['new_text']), 'loaded_mode': self.mode if active else None,
+                             'modes': dict(aa.profile_modes(item['new_text']))}
+            item['unload'] = False
+            live_differs = any(loaded.get(n) != aa.KERNEL_MODE[self.mode] for n in item['targets'])
+            item['load'] = active and (item['new_text'] != text or disabled or forced or live_differs)
+        if item['new_text'] != text and os.path.islink(path):
+            self.fail('%s is a symlink; refusing to rewrite a profile through a link; nothing was changed' % path)
+        item['changed'] = (item['new_text'] != text or item['load'] or item['unload']
+                           or disabled != (self.mode == 'disabled')
+                           or (forced and self.mode in ('enforce', 'kill')))
+        if item['changed']:
+            self.result['weakened'].extend(self.lowered(targets, disabled, forced, active, loaded))
+        return item
+
+    def lowered(self, targets, disabled, forced, active, loaded):
+        """'name: before -> after' for each profile and hat whose protection the wanted mode lowers: the mode in
+        effect on disk (disabled by a disable/ link, complain by a force-complain/ link, else the file's flags)
+        and the kernel's live mode are each compared with the wanted one by RANK (kill > enforce > prompt >
+        complain > unconfined, default_allow > disabled, unloaded)."""
+        out = []
+        for h in targets:
+            current = ['disabled' if disabled else ('complain' if forced else h['mode'])]
+            if active:
+                current.append(loaded.get(h['fullname'], 'unloaded'))
+            if aa.is_weakening(current, self.mode):
+                shown = [m for i, m in enumerate(current) if m not in current[:i]]  # on disk, then live
+                out.append('%s: %s -> %s' % (h['fullname'], '/'.join(shown), self.mode))
+        return out
 
     def compile(self, items):
         """Check mode: apparmor_parser -Q -K over the new texts from temporary copies, in one call."""
@@ -298,7 +351,7 @@ class Runner(object):
         if self.mode != 'disabled' and os.path.lexists(disable):
             os.unlink(disable)
         force = self.link('force-complain', item['path'])
-        if self.mode == 'enforce' and os.path.lexists(force):
+        if self.mode in ('enforce', 'kill') and os.path.lexists(force):
             os.unlink(force)
 
     def restore(self, done):
@@ -341,11 +394,13 @@ class Runner(object):
         loaded = aa.read_kernel_profiles()
         wrong = []
         for item in items:
-            now = aa.loaded_mode(item['names'], loaded)
-            item['after']['loaded_mode'] = now
-            want = 'unloaded' if self.mode == 'disabled' else self.mode
-            if now != want:
-                wrong.append('%s is %s' % (', '.join(item['names']), now))
+            item['after']['loaded_mode'] = aa.loaded_mode(item['names'], loaded)
+            if self.mode == 'disabled':
+                wrong.extend('%s is %s' % (n, loaded[n]) for n in item['names'] if n in loaded)
+            else:
+                want = aa.KERNEL_MODE[self.mode]
+                wrong.extend('%s is %s' % (n, loaded.get(n, 'unloaded')) for n in item['targets']
+                             if loaded.get(n) != want)
         if wrong:
             self.fail('after loading, the kernel does not show mode %s: %s' % (self.mode, '; '.join(wrong)))
 
@@ -358,8 +413,9 @@ class Runner(object):
         if self.result['weakened'] and not self.p['allow_weaken']:
             refused = self.result['weakened']
             self.result['weakened'] = []
-            self.fail('refusing to lower AppArmor protection (%s). %s. Set allow_weaken=true to do it anyway; '
-                      'nothing was changed' % ('; '.join(refused), DOCTRINE))
+            self.fail('refusing to lower AppArmor protection (%s; modes rank kill > enforce > prompt > complain > '
+                      'unconfined, default_allow > disabled). %s. Set allow_weaken=true to do it anyway; nothing was '
+                      'changed' % ('; '.join(refused), DOCTRINE))
         changed = [i for i in items if i['changed']]
         if changed and not self.module.check_mode:
             self.apply(items)
@@ -385,7 +441,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             profiles=dict(type='list', elements='str', required=True),
-            mode=dict(type='str', default='enforce', choices=['enforce', 'complain', 'disabled']),
+            mode=dict(type='str', default='enforce', choices=['enforce', 'complain', 'kill', 'disabled']),
             profile_dir=dict(type='path', default=aa.PROFILE_DIR),
             skip_unconfined=dict(type='bool', default=True),
             allow_weaken=dict(type='bool', default=False),

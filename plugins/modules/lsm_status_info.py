@@ -313,15 +313,16 @@ def read_apparmor(module, procs, cmdline, boot):
         names, kernel, on_disk, not_enforced = [], {}, {}, []
         for path in by_ref[ref]:
             text = files[path]
-            tops = aa.top_profiles(text)
+            tops = [(h['name'], h['mode']) for h in aa.headers(text) if h['depth'] == 0]  # resolve() read it
             mode = aa.file_mode(text)
             if os.path.basename(path) in disabled:
                 mode = 'disabled'
             on_disk[os.path.basename(path)] = mode
-            for name in tops:
+            for name, declared in tops:
                 names.append(name)
                 kernel[name] = loaded.get(name, 'unloaded')
-                if kernel[name] != 'enforce' or mode not in ('enforce',):
+                # enforced: enforce or stronger (kill), live and on disk; an unknown mode is not enforced
+                if mode == 'disabled' or min(aa.rank(kernel[name], -1), aa.rank(declared, -1)) < aa.RANK['enforce']:
                     not_enforced.append(name)
         out['requested'][ref] = {'names': names, 'kernel': kernel, 'files': on_disk,
                                  'not_enforced': not_enforced, 'error': None}

@@ -42,7 +42,7 @@ profile apache2 /usr/{bin,sbin}/apache2 flags=(complain, attach_disconnected, me
   }
 }
 
-profile second flags=complain {
+profile second flags=(complain) {
 }
 """
 
@@ -64,10 +64,14 @@ def test_headers_named_with_attachment():
         ('nginx', '/usr/sbin/nginx', ['attach_disconnected'], 0)]
 
 
-def test_headers_hats_children_and_bare_flags():
+def test_headers_hats_and_children():
     hs = aa.headers(HATS)
     assert [(h['name'], h['depth']) for h in hs] == [
-        ('apache2', 0), ('^DEFAULT_URI', 1), ('^HANDLING_UNTRUSTED_INPUT', 1), ('helper', 1), ('second', 0)]
+        ('apache2', 0), ('DEFAULT_URI', 1), ('HANDLING_UNTRUSTED_INPUT', 1), ('helper', 1), ('second', 0)]
+    assert [h['fullname'] for h in hs] == [
+        'apache2', 'apache2//DEFAULT_URI', 'apache2//HANDLING_UNTRUSTED_INPUT', 'apache2//helper', 'second']
+    assert [h['keyword'] for h in hs] == ['profile', '^', '^', 'profile', 'profile']
+    assert [h['mode'] for h in hs] == ['complain', 'complain', 'enforce', 'enforce', 'complain']
     assert hs[0]['flags'] == ['complain', 'attach_disconnected', 'mediate_deleted']
     assert hs[4]['flags'] == ['complain']
     assert aa.top_profiles(HATS) == ['apache2', 'second']

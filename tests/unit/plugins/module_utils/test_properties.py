@@ -6,6 +6,7 @@ __metaclass__ = type
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 
 NL = st.sampled_from(['\n', '\r\n'])
@@ -44,30 +45,31 @@ def test_config_edit_properties(text, state, policy):
     assert others(new) == others(text)
 
 
-NAMES = st.sampled_from(['profile nginx', '/usr/sbin/tcpdump', 'profile a /usr/bin/a', 'profile "b c"', '"/opt/x y"'])
-FLAGS = st.lists(st.sampled_from(['complain', 'attach_disconnected', 'mediate_deleted', 'enforce', 'kill']),
-                 max_size=3, unique=True)
+NAMES = ['profile nginx', '/usr/sbin/tcpdump', 'profile a /usr/bin/a', 'profile "b c"', '"/opt/x y"']
+# at most one mode flag: apparmor_parser rejects two
+FLAGS = st.tuples(st.lists(st.sampled_from(['attach_disconnected', 'mediate_deleted', 'audit']), max_size=2, unique=True),
+                  st.sampled_from([None, 'complain', 'enforce', 'kill']), st.integers(0, 2)).map(
+    lambda t: t[0][:t[2]] + ([t[1]] if t[1] else []) + t[0][t[2]:])
 
 
 @st.composite
 def profile_texts(draw):
     nl = draw(NL)
     out = ['abi <abi/3.0>,', 'include <tunables/global>', '# ' + draw(JUNK)]
-    for dummy in range(draw(st.integers(1, 3))):
+    for name in draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True)):  # one profile per name
         flags = draw(FLAGS)
-        name = draw(NAMES)
         header = name + (' flags=(%s)' % ', '.join(flags) if flags else '') + ' {'
         out += [header, '  include <abstractions/base>', '  /srv/** r,', '}']
     return nl.join(out) + nl
 
 
 @settings(max_examples=300, deadline=None)
-@given(profile_texts(), st.sampled_from(['enforce', 'complain']))
+@given(profile_texts(), st.sampled_from(['enforce', 'complain', 'kill']))
 def test_profile_edit_properties(text, mode):
     new = aa.set_mode(text, mode)
     assert aa.file_mode(new) == mode
     assert aa.set_mode(new, mode) == new
-    old_lines, new_lines = aa.split_lines(text), aa.split_lines(new)
+    old_lines, new_lines = _files.split_lines(text), _files.split_lines(new)
     assert len(old_lines) == len(new_lines)
     for a, b in zip(old_lines, new_lines):
         if a != b:

@@ -12,9 +12,12 @@ import pytest
 from ansible_collections.confine.lsm.plugins.modules import apparmor_profile_mode as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
 
-# Stands in for apparmor_parser: logs its argv; -Q fails on a file holding "bogus"; -r writes the kernel's list.
+# Stands in for apparmor_parser: logs its argv; -Q fails on a file holding "bogus"; -r writes the kernel's list
+# (each profile and hat with the mode its file declares, as the kernel would show it).
 PARSER = """#!/usr/bin/env python3
-import re, sys
+import sys
+sys.path.insert(0, %r)
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
 with open(%r, 'a') as log:
     log.write(' '.join(sys.argv[1:]) + '\\n')
 args = sys.argv[1:]
@@ -25,13 +28,20 @@ if '-Q' in sys.argv:
             sys.stderr.write('AppArmor parser error for %%s at line 2: syntax error\\n' %% path)
             sys.exit(1)
     sys.exit(0)
+kernel = %r
 if '-r' in sys.argv:
-    with open(%r, 'a') as kernel:
+    with open(kernel, 'a') as out:
         for path in files:
-            text = open(path).read()
-            name = re.search(r'profile (\\S+)', text).group(1)
-            kernel.write('%%s (%%s)\\n' %% (name, 'complain' if 'complain' in text else 'enforce'))
+            for name, mode in aa.profile_modes(open(path).read()):
+                out.write('%%s (%%s)\\n' %% (name, aa.KERNEL_MODE[mode]))
+if '-R' in sys.argv:
+    gone = set(name for path in files for name, dummy in aa.profile_modes(open(path).read()))
+    left = [line for line in open(kernel) if line.rsplit(' (', 1)[0] not in gone]
+    with open(kernel, 'w') as out:
+        out.writelines(left)
 """
+TREE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(aa.__file__)))))))
 
 
 @pytest.fixture
@@ -46,12 +56,12 @@ def lab(tmp_path, monkeypatch):
     kernel = tmp_path / 'profiles'
     kernel.write_text('one (complain)\ntwo (complain)\n')
     parser = bindir / 'apparmor_parser'
-    parser.write_text(PARSER % (str(log), str(kernel)))
+    parser.write_text(PARSER % (TREE, str(log), str(kernel)))
     parser.chmod(parser.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
     monkeypatch.setattr(aa, 'enabled', lambda *a, **k: True)
     monkeypatch.setattr(aa, 'read_kernel_profiles', lambda *a, **k: aa.parse_kernel_profiles(kernel.read_text()))
-    return dict(dir=str(pdir), pdir=pdir, log=log)
+    return dict(dir=str(pdir), pdir=pdir, log=log, kernel=kernel)
 
 
 def calls(lab):
@@ -83,3 +93,117 @@ def test_a_profile_that_does_not_compile_is_restored_and_nothing_loads(lab, run_
     assert str(lab['pdir'] / 'two') in res['msg']
     assert calls(lab) == [['-Q', '-W']]  # no -r: the kernel was not touched
     assert dict((n, (lab['pdir'] / n).read_text()) for n in ('one', 'two')) == before
+
+
+# ------------------------------------------------------------------ the never-weaken guard, profile by profile
+
+
+def write(lab, name, text, kernel=None):
+    (lab['pdir'] / name).write_text(text)
+    if kernel is not None:
+        lab['kernel'].write_text(kernel)
+
+
+def test_kill_to_enforce_is_a_lowering(lab, run_module):
+    write(lab, 'one', 'profile one /usr/bin/one flags=(kill) {\n  /tmp/** r,\n}\n', 'one (kill)\ntwo (complain)\n')
+    before = (lab['pdir'] / 'one').read_text()
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert res['failed'] and 'refusing to lower' in res['msg'] and 'one: kill -> enforce' in res['msg']
+    assert (lab['pdir'] / 'one').read_text() == before and calls(lab) == []
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir'], allow_weaken=True))
+    assert not res['failed'] and res['changed'] and res['weakened'] == ['one: kill -> enforce']
+    assert 'kill' not in (lab['pdir'] / 'one').read_text()
+    assert res['profiles'][0]['before']['modes'] == {'one': 'kill'}
+    assert res['profiles'][0]['after'] == {'file_mode': 'enforce', 'loaded_mode': 'enforce', 'modes': {'one': 'enforce'}}
+
+
+def test_enforce_to_kill_and_complain_to_kill_need_no_allow_weaken(lab, run_module):
+    write(lab, 'two', 'profile two /usr/bin/two {\n}\n', 'one (complain)\ntwo (enforce)\n')
+    res = run_module(mod.main, dict(profiles=['one', 'two'], mode='kill', profile_dir=lab['dir']))
+    assert not res['failed'] and res['changed'] and res['weakened'] == []
+    assert (lab['pdir'] / 'one').read_text() == 'profile one /usr/bin/one flags=(kill) {\n  /tmp/** r,\n}\n'
+    assert (lab['pdir'] / 'two').read_text() == 'profile two /usr/bin/two flags=(kill) {\n}\n'
+    assert [p['after']['loaded_mode'] for p in res['profiles']] == ['kill', 'kill']
+    lab['log'].unlink()
+    again = run_module(mod.main, dict(profiles=['one', 'two'], mode='kill', profile_dir=lab['dir']))
+    assert not again['changed'] and calls(lab) == []
+
+
+def test_the_strongest_profile_of_a_file_decides_and_each_lowered_one_is_named(lab, run_module):
+    write(lab, 'one', 'profile one flags=(kill) {\n  ^hat flags=(complain) {\n  }\n}\nprofile other {\n}\n',
+          'one (kill)\none//hat (complain)\nother (enforce)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='complain', profile_dir=lab['dir']))
+    assert res['failed'] and 'one: kill -> complain' in res['msg'] and 'other: enforce -> complain' in res['msg']
+    assert 'one//hat' not in res['msg']  # already complain
+    res = run_module(mod.main, dict(profiles=['one'], mode='complain', profile_dir=lab['dir'], allow_weaken=True))
+    assert res['weakened'] == ['one: kill -> complain', 'other: enforce -> complain']
+    assert res['profiles'][0]['before']['file_mode'] == 'mixed' and res['profiles'][0]['names'] == ['one', 'other']
+    assert aa.profile_modes((lab['pdir'] / 'one').read_text()) == [
+        ('one', 'complain'), ('one//hat', 'complain'), ('other', 'complain')]
+
+
+def test_a_kill_hat_is_lowered_by_enforce(lab, run_module):
+    write(lab, 'one', 'profile one {\n  hat h (kill) {\n  }\n}\n', 'one (enforce)\none//h (kill)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert res['failed'] and 'one//h: kill -> enforce' in res['msg']
+
+
+def test_live_drift_to_a_stronger_mode_is_not_lowered_silently(lab, run_module):
+    # the file says complain, someone loaded it in kill mode: reloading it in complain lowers it
+    write(lab, 'one', 'profile one flags=(complain) {\n}\n', 'one (kill)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='complain', profile_dir=lab['dir']))
+    assert res['failed'] and 'one: complain/kill -> complain' in res['msg']
+
+
+def test_appArmor_4_modes_are_ranked(lab, run_module):
+    write(lab, 'one', 'profile one flags=(prompt) {\n}\n', 'one (user)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='complain', profile_dir=lab['dir']))
+    assert res['failed'] and 'one: prompt/user -> complain' in res['msg']
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['failed'] and res['weakened'] == [] and (lab['pdir'] / 'one').read_text() == 'profile one {\n}\n'
+
+
+def test_unconfined_and_default_allow_profiles_are_left_alone_in_a_mixed_file(lab, run_module):
+    text = 'profile stub flags=(default_allow) {\n}\nprofile one flags=(complain) {\n}\n'
+    write(lab, 'one', text, 'stub (unconfined)\none (complain)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['failed'] and res['changed'] and res['weakened'] == []
+    assert (lab['pdir'] / 'one').read_text() == 'profile stub flags=(default_allow) {\n}\nprofile one {\n}\n'
+    assert res['skipped_profiles'] == [{'file': str(lab['pdir'] / 'one'), 'names': ['stub'],
+                                        'reason': 'declared flags=(default_allow)'}]
+    write(lab, 'two', 'profile two flags=(unconfined) {\n}\n')
+    res = run_module(mod.main, dict(profiles=['two'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['changed'] and res['profiles'] == [] and res['skipped_profiles'][0]['names'] == ['two']
+    res = run_module(mod.main, dict(profiles=['two'], mode='enforce', profile_dir=lab['dir'], skip_unconfined=False))
+    assert res['changed'] and (lab['pdir'] / 'two').read_text() == 'profile two {\n}\n'
+
+
+def test_a_header_over_several_lines_is_switched_in_place(lab, run_module):
+    text = ('# keep me\nprofile one /usr/bin/one\n    flags=(\n        attach_disconnected,\n        complain\n    )\n'
+            '{\n  /tmp/** r,  # { not a block\n}\n')
+    write(lab, 'one', text)
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['failed'] and res['changed']
+    assert (lab['pdir'] / 'one').read_text() == text.replace(',\n        complain', '')
+
+
+def test_a_file_it_cannot_read_is_refused_with_its_line(lab, run_module):
+    write(lab, 'two', 'profile two /usr/bin/two\n  flags=complain {\n}\n')
+    res = run_module(mod.main, dict(profiles=['one', 'two'], mode='enforce', profile_dir=lab['dir']))
+    assert res['failed'] and '%s line 2: flags=' % (lab['pdir'] / 'two') in res['msg'] and 'nothing was changed' in res['msg']
+    assert calls(lab) == [] and 'complain' in (lab['pdir'] / 'one').read_text()
+    # an unreadable file that is not asked for does not stop the others
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['failed'] and res['changed']
+
+
+def test_disabling_a_file_lowers_each_of_its_profiles_the_unconfined_ones_too(lab, run_module):
+    write(lab, 'one', 'profile stub flags=(unconfined) {\n}\nprofile one flags=(complain) {\n}\n',
+          'stub (unconfined)\none (complain)\n')
+    res = run_module(mod.main, dict(profiles=['one'], mode='disabled', profile_dir=lab['dir']))
+    assert res['failed'] and 'stub: unconfined -> disabled' in res['msg'] and 'one: complain -> disabled' in res['msg']
+    assert not (lab['pdir'] / 'disable').exists()
+    res = run_module(mod.main, dict(profiles=['one'], mode='disabled', profile_dir=lab['dir'], allow_weaken=True))
+    assert res['changed'] and res['skipped_profiles'] == [] and (lab['pdir'] / 'disable' / 'one').is_symlink(), res
+    assert res['weakened'] == ['stub: unconfined -> disabled', 'one: complain -> disabled']
+    assert lab['kernel'].read_text() == '' and res['profiles'][0]['after']['loaded_mode'] == 'unloaded'

@@ -95,3 +95,21 @@ def test_an_audit_log_that_is_not_a_regular_file_is_not_read(run_module, monkeyp
     monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
     result = run_module(mod.main, {'denials_since': 'boot', 'audit_log': fifo})
     assert 'not a regular file' in result['status']['denials']['error']
+
+
+def test_a_kill_profile_counts_as_enforced_and_an_unreadable_file_as_an_error(run_module, monkeypatch, tmp_path):
+    (tmp_path / 'ping').write_text('profile ping /usr/bin/ping\n    flags=(\n        kill\n    ) {\n}\n')
+    (tmp_path / 'mixed').write_text('profile a flags=(kill) {\n}\nprofile b flags=(complain) {\n}\n')
+    (tmp_path / 'bad').write_text('profile bad flags=kill {\n}\n')
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: True)
+    monkeypatch.setattr(mod.aa, 'read_kernel_profiles', lambda *a: {'ping': 'kill', 'a': 'kill', 'b': 'enforce'})
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: 'active, enabled')
+    monkeypatch.setattr(mod.st, 'processes', lambda proc=st.PROC, lsm='selinux': [])
+    result = run_module(mod.main, {'lsm': 'apparmor', 'profiles': ['ping', 'mixed', 'bad'],
+                                   'profile_dir': str(tmp_path)})
+    req = result['status']['apparmor']['requested']
+    assert req['ping']['not_enforced'] == [] and req['ping']['files'] == {'ping': 'kill'}
+    assert req['mixed']['not_enforced'] == ['b'] and req['mixed']['files'] == {'mixed': 'mixed'}
+    assert req['bad']['names'] == [] and '%s line 1: flags=' % (tmp_path / 'bad') in req['bad']['error']
+    assert result['status']['apparmor']['attachments_unread'][0]['profile'] == 'bad'
