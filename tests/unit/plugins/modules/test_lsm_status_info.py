@@ -95,3 +95,27 @@ def test_an_audit_log_that_is_not_a_regular_file_is_not_read(run_module, monkeyp
     monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
     result = run_module(mod.main, {'denials_since': 'boot', 'audit_log': fifo})
     assert 'not a regular file' in result['status']['denials']['error']
+
+
+@pytest.mark.parametrize('text, config_mode, policy, error', [
+    ('SELINUX=enforcing\nSELINUXTYPE=default\n', 'enforcing', 'default', None),
+    ('SELINUX=Permissive\n', 'permissive', 'targeted', None),  # no SELINUXTYPE line: libselinux uses targeted
+    # a text-mode open() read the CR as a line break and reported enforcing; libselinux reads no mode
+    ('#\rSELINUX=enforcing\nSELINUXTYPE=default\n', None, None, 'line break other than'),
+    ('SELINUX = enforcing\n', None, None, 'looks like the SELINUX setting'),
+])
+def test_the_files_reader_reads_the_config_as_libselinux(run_module, monkeypatch, text, config_mode, policy, error):
+    monkeypatch.setattr(mod, 'HAS_SELINUX', False)
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod._files, 'read_text', lambda path: text if path == '/etc/selinux/config' else None)
+    result = run_module(mod.main, {'lsm': 'selinux'})
+    assert not result['failed'], result
+    status = result['status']['selinux']
+    assert status['reader'] == 'files'
+    assert (status['config_mode'], status['policy']) == (config_mode, policy)
+    if error:
+        assert error in status['config_error']
+        finding_ids = [f['id'] for f in lsm_findings(result['status'], 'selinux')['findings']]
+        assert 'selinux.config_mode' in finding_ids  # never a false "compliant"
+    else:
+        assert 'config_error' not in status
