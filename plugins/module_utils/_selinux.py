@@ -164,7 +164,8 @@ def plan_mode(text, runtime_now, state, policy, runtime=True, allow_weaken=False
 
     text: current config text (None when the file is missing); runtime_now: runtime_mode();
     state, policy: the request (policy already resolved). Returns a dict; 'refused' lists the lowerings
-    that allow_weaken must permit before anything may change.
+    that allow_weaken must permit before anything may change. The config is read as libselinux reads it
+    (_selinux_config); a text it cannot read that way raises _selinux_config.ConfigError.
     """
     cfg_state = cfg.get(text, 'SELINUX') if text else None
     cfg_policy = cfg.get(text, 'SELINUXTYPE') if text else None
@@ -175,7 +176,11 @@ def plan_mode(text, runtime_now, state, policy, runtime=True, allow_weaken=False
     config_changed = new_text != text
 
     weakened = []
-    if cfg.is_weakening(cfg_state, state):
+    if text is not None and cfg_state is None:
+        # an existing config that sets no mode: libselinux finds none and the boot loads the policy permissive
+        if cfg.is_weakening(cfg.UNSET_BOOTS, state):
+            weakened.append('config: SELINUX unset (the boot loads the policy %s) -> %s' % (cfg.UNSET_BOOTS, state))
+    elif cfg.is_weakening(cfg_state, state):
         weakened.append('config: SELINUX=%s -> %s' % (cfg_state, state))
 
     runtime_action = None
@@ -193,7 +198,9 @@ def plan_mode(text, runtime_now, state, policy, runtime=True, allow_weaken=False
             if cfg.is_weakening(runtime_now, live):
                 weakened.append('runtime: %s -> %s' % (runtime_now, live))
 
-    policy_changed = cfg_policy is not None and cfg_policy != policy
+    # with no SELINUXTYPE line libselinux uses targeted, so naming another policy changes it
+    policy_before = (cfg.DEFAULT_POLICY if cfg_policy is None else cfg_policy) if text and text.strip() else None
+    policy_changed = policy_before is not None and policy_before != policy
     from_disabled = runtime_now == 'disabled' or cfg_state == 'disabled'
     relabel = (config_changed and state != 'disabled' and (from_disabled or policy_changed)
                and not autorelabel_exists)

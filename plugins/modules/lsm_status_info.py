@@ -121,6 +121,11 @@ status:
           policy; then only local ones are listed), C(unconfined_types), C(unconfined_services) (list of C(pid),
           C(unit), C(exe), C(domain), C(context), C(exe_label)), C(unlabeled_devices) (list of C(path), C(type)),
           C(unlabeled_device_count), C(booleans) ({name - C(persistent), C(runtime)}).
+        - With the V(files) reader, C(config_mode) and C(policy) are read from C(/etc/selinux/config) as libselinux
+          reads them (C(policy) V(targeted) when no C(SELINUXTYPE) line names one). Where the file cannot be read
+          that way (a NUL byte, a line longer than the page size, a line break other than C(\n) that changes what is
+          read, a line that looks like the C(SELINUX) setting while libselinux reads no mode), both are null and
+          C(config_error) says why.
       returned: when O(lsm) is V(all) or V(selinux)
       type: dict
     apparmor:
@@ -160,6 +165,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
+from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
@@ -196,14 +202,18 @@ def read_selinux(module, procs, cmdline, boot):
     else:
         out['reader'] = 'files'
         out['mode'] = se.runtime_mode(fs)
-        text = None
+        # read as bytes and as libselinux reads them (a text-mode open would turn a lone \r into a line break)
         try:
-            with open('/etc/selinux/config') as f:
-                text = f.read()
+            text = _files.read_text(se.SELINUX_DIR + '/config')
         except (IOError, OSError):
-            pass
-        out['config_mode'] = cfg.get(text, 'SELINUX') if text else None
-        out['policy'] = cfg.get(text, 'SELINUXTYPE') if text else None
+            text = None
+        out['config_mode'] = out['policy'] = None
+        if text:
+            try:
+                out['config_mode'] = cfg.read_mode(text)
+                out['policy'] = cfg.policy_type(text)
+            except cfg.ConfigError as exc:
+                out['config_error'] = '%s/config: %s' % (se.SELINUX_DIR, to_native(exc))
     out['policy_installed'] = se.policy_installed(out['policy']) if out['policy'] else False
     out['kernel_args'] = se.parse_args(cmdline)
     want = out['config_mode'] if out['config_mode'] in ('enforcing', 'permissive') else 'enforcing'

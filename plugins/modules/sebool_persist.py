@@ -170,7 +170,7 @@ def main():
     if not sb.HAS_BINDINGS:
         _respawn.into_system_python('selinux, semanage')  # returns only when no system Python has the bindings
 
-    store = p['store'] or cfg.default_store()
+    store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, runtime_skipped=None, store=store,
                   backend='libsemanage' if sb.HAS_BINDINGS else 'setsebool')
     if sb.HAS_BINDINGS:

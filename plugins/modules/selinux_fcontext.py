@@ -221,7 +221,7 @@ def main():
     p = module.params
     if not p['rules'] and not p['equivalences']:
         module.fail_json(msg='give at least one rule or equivalence')
-    store = p['store'] or cfg.default_store()
+    store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commands=[], commits=0, relabelled=[], relabelled_count=0,
                   restorecon_paths=[], restorecon_skipped=None, store=store)
     folder = fc.files_dir(store)

@@ -20,6 +20,12 @@ description:
   - Edits the config in place. Comments, unknown keys, line order and line endings are kept; only the changed
     values move. A missing or empty config file is created from a commented template. Writes are atomic and keep
     the file's owner, mode and SELinux label.
+  - Reads the config as libselinux does (the mode from the first line that starts exactly with C(SELINUX=) and a
+    known value, the policy type from the last C(SELINUXTYPE=) line) and edits those lines. A config that other
+    readers could read otherwise (a NUL byte, a line longer than the page size, a line break other than C(\n)
+    that changes what is read, a line that looks like the C(SELINUX) setting while libselinux reads no mode) fails
+    with the line named and nothing changed. A config that sets no mode boots permissive, so V(disabled) then
+    needs O(allow_weaken).
   - Refuses a O(policy) whose store is not installed (no compiled policy under C(/etc/selinux/POLICY/policy)),
     because booting with such a config leaves a host unbootable.
   - Coming from disabled (in the kernel or in the config) to V(enforcing) or V(permissive), or changing the policy
@@ -292,10 +298,14 @@ def main():
         text = _files.read_text(path)
     except (IOError, OSError) as exc:
         module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)))
-    policy = resolve_policy(module, text)
     runtime_now = se.runtime_mode()
-    plan = se.plan_mode(text, runtime_now, p['state'], policy, runtime=p['runtime'],
-                        allow_weaken=p['allow_weaken'], autorelabel_exists=os.path.exists(se.AUTORELABEL))
+    try:
+        # the config is read as libselinux reads it; a text it cannot read that way is refused, not guessed at
+        policy = resolve_policy(module, text)
+        plan = se.plan_mode(text, runtime_now, p['state'], policy, runtime=p['runtime'],
+                            allow_weaken=p['allow_weaken'], autorelabel_exists=os.path.exists(se.AUTORELABEL))
+    except cfg.ConfigError as exc:
+        module.fail_json(msg='%s: %s; nothing was changed' % (path, to_native(exc)))
     kargs, blocking = read_kernel_args(module, p['state'])
     result = dict(
         changed=False,

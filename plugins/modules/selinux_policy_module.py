@@ -189,7 +189,7 @@ def main():
     )
     p = module.params
     name = p['name']
-    store = p['store'] or cfg.default_store()
+    store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, action='none', store=store, installed_before={})
     if not sm.NAME.match(name):
         module.fail_json(msg='name %r is not a valid module name' % name, **result)

@@ -134,7 +134,7 @@ VARIANTS = [
     ('empty file', ''),
     ('CRLF line endings', '# comment\r\nSELINUX=permissive\r\nSELINUXTYPE=default\r\n'),
     ('duplicate keys', 'SELINUX=permissive\nSELINUXTYPE=default\nSELINUX=disabled\n'),
-    ('garbage lines', 'this is not a key\n=oops\nSELINUX = "permissive" # trailing\n\x01binary\nSELINUXTYPE=default\n'),
+    ('garbage lines', 'this is not a key\n=oops\nSELINUX=\tPermissive # trailing\n\x01binary\nSELINUXTYPE=default\n'),
     ('no trailing newline', '# keep me\nSELINUXTYPE=default\nSELINUX=permissive'),
 ]
 
@@ -150,14 +150,28 @@ def test_config_variants_round_trip(host, case, text):
                                                  'policy': 'default'})
     assert not res.get('failed'), res
     after = host.read('/root/cfg-variant')
-    modes = re.findall(r'(?m)^\s*SELINUX\s*=\s*"?([a-z]+)', after)
-    assert modes and all(m == 'enforcing' for m in modes), after
+    # libselinux reads the first line that starts with SELINUX= and a known value; a later duplicate stays as it was
+    first = re.search(r'(?m)^SELINUX=[ \t]*(enforcing|permissive|disabled)', after, re.I)
+    assert first and first.group(1) == 'enforcing', after
     if text:
         assert other_lines(after) == other_lines(text) or other_lines(after)[:-1] == other_lines(text), (text, after)
     again = host.task('confine.lsm.selinux_mode', {'state': 'enforcing', 'configfile': '/root/cfg-variant',
                                                    'policy': 'default'})
     assert not again['changed']
     record('config round trip', case, 'SELINUX set to enforcing; every other byte kept; second run changed=false')
+
+
+@pytest.mark.parametrize('case, text, named', [
+    ('a mode line libselinux skips (blanks around =)', 'SELINUX = enforcing\nSELINUXTYPE=default\n',
+     'looks like the SELINUX setting'),
+    ('a mode after a CR-only line ending', '# note\rSELINUX=enforcing\nSELINUXTYPE=default\n', 'line break'),
+    ('a NUL byte', 'SELINUX=enforcing\x00\nSELINUXTYPE=default\n', 'NUL byte'),
+])
+def test_config_libselinux_reads_otherwise(host, case, text, named):
+    host.write('/root/cfg-odd', text)
+    refused(host, 'confine.lsm.selinux_mode', {'state': 'enforcing', 'configfile': '/root/cfg-odd', 'policy': 'default'},
+            named, 'bad input', 'config that other readers read otherwise than libselinux: %s' % case,
+            paths=['/root/cfg-odd'])
 
 
 def test_config_missing_and_symlinked(host):

@@ -73,6 +73,67 @@ def test_runtime_false_leaves_running_mode():
     assert plan['runtime_action'] is None and 'runtime=false' in plan['runtime_skipped']
 
 
+# The never-weaken guard against config texts that the old regex read otherwise than libselinux does (what
+# libselinux 3.4 reads is recorded in test_selinux_config.LIBSELINUX_READS and checked by tests/oracle).
+@pytest.mark.parametrize('text,libselinux_mode', [
+    ('SELINUX=Enforcingxyz\nSELINUXTYPE=targeted\n', 'enforcing'),  # the regex read "enforcingxyz": no rank
+    (' SELINUX=permissive\nSELINUX=enforcing\nSELINUXTYPE=targeted\n', 'enforcing'),  # it read the indented line
+    ('SELINUX="permissive"\nSELINUX=enforcing\nSELINUXTYPE=targeted\n', 'enforcing'),  # it read the quoted one
+    ('SELINUX=\t ENFORCING\nSELINUXTYPE=targeted\n', 'enforcing'),
+    ('SELINUX=permissive\rSELINUX=enforcing\nSELINUXTYPE=targeted\n', 'permissive'),
+    ('SELINUX=enforcing\nSELINUX=disabled\nSELINUXTYPE=targeted\n', 'enforcing'),  # the first line counts
+])
+def test_guard_sees_the_mode_libselinux_reads(text, libselinux_mode):
+    assert cfg.read_mode(text) == libselinux_mode
+    for target in MODES:
+        plan = se.plan_mode(text, 'disabled', target, 'targeted')
+        assert plan['config_before'] == libselinux_mode
+        assert bool(plan['refused']) == (cfg.RANK[target] < cfg.RANK[libselinux_mode]), (target, plan)
+        assert cfg.read_mode(plan['new_text']) == target
+        assert plan['config_changed'] == (target != libselinux_mode)
+
+
+def test_an_unset_mode_boots_permissive_so_disabled_is_a_lowering():
+    text = '# no mode here\nSELINUXTYPE=targeted\n'
+    plan = se.plan_mode(text, 'disabled', 'disabled', 'targeted')
+    assert plan['refused'] == ['config: SELINUX unset (the boot loads the policy permissive) -> disabled']
+    assert not se.plan_mode(text, 'disabled', 'permissive', 'targeted')['refused']
+    plan = se.plan_mode(text, 'disabled', 'enforcing', 'targeted')
+    assert not plan['refused'] and plan['new_text'] == text + 'SELINUX=enforcing\n'
+    # a missing file is created from the template, as before
+    assert not se.plan_mode(None, 'disabled', 'disabled', 'targeted')['refused']
+
+
+@pytest.mark.parametrize('text', [
+    'SELINUX = enforcing\nSELINUXTYPE=targeted\n',  # the regex read enforcing: "compliant", while the boot is
+    ' SELINUX=enforcing\nSELINUXTYPE=targeted\n',   # permissive (libselinux reads no mode)
+    'SELINUX="enforcing"\nSELINUXTYPE=targeted\n',
+    'selinux=enforcing\nSELINUXTYPE=targeted\n',
+    '#\rSELINUX=enforcing\nSELINUXTYPE=targeted\n',
+    'x' * 4095 + 'SELINUX=disabled\nSELINUX=enforcing\nSELINUXTYPE=targeted\n',
+    'SELINUX=enforcing\x00\nSELINUXTYPE=targeted\n',
+])
+def test_texts_other_readers_read_otherwise_are_refused_not_reported_compliant(text):
+    for target in MODES:
+        with pytest.raises(cfg.ConfigError):
+            se.plan_mode(text, 'enforcing', target, 'targeted')
+
+
+def test_a_policy_that_would_inject_a_line_is_refused():
+    text = 'SELINUXTYPE=targeted\nSELINUX=enforcing\n'
+    with pytest.raises(cfg.ConfigError, match='not a policy type'):
+        se.plan_mode(text, 'disabled', 'enforcing', 'x\nSELINUX=disabled')
+    with pytest.raises(cfg.ConfigError, match='not a policy type'):
+        se.plan_mode(None, 'disabled', 'enforcing', 'x\nSELINUX=disabled')
+
+
+def test_no_type_line_means_targeted_to_libselinux():
+    plan = se.plan_mode('SELINUX=enforcing\n', 'enforcing', 'enforcing', 'default')
+    assert plan['policy_before'] is None and plan['relabel'] and plan['reboot_required']
+    plan = se.plan_mode('SELINUX=enforcing\n', 'enforcing', 'enforcing', 'targeted')
+    assert plan['config_changed'] and not plan['relabel'] and not plan['reboot_required']
+
+
 @pytest.mark.parametrize('line,expected', [
     ('BOOT_IMAGE=/vmlinuz root=/dev/vda ro selinux=0', {'selinux': '0'}),
     ('root=/dev/vda security=selinux selinux=1 enforcing=0', {'security': 'selinux', 'selinux': '1', 'enforcing': '0'}),

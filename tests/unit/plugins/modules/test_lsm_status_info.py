@@ -113,3 +113,27 @@ def test_a_kill_profile_counts_as_enforced_and_an_unreadable_file_as_an_error(ru
     assert req['mixed']['not_enforced'] == ['b'] and req['mixed']['files'] == {'mixed': 'mixed'}
     assert req['bad']['names'] == [] and '%s line 1: flags=' % (tmp_path / 'bad') in req['bad']['error']
     assert result['status']['apparmor']['attachments_unread'][0]['profile'] == 'bad'
+
+
+@pytest.mark.parametrize('text, config_mode, policy, error', [
+    ('SELINUX=enforcing\nSELINUXTYPE=default\n', 'enforcing', 'default', None),
+    ('SELINUX=Permissive\n', 'permissive', 'targeted', None),  # no SELINUXTYPE line: libselinux uses targeted
+    # a text-mode open() read the CR as a line break and reported enforcing; libselinux reads no mode
+    ('#\rSELINUX=enforcing\nSELINUXTYPE=default\n', None, None, 'line break other than'),
+    ('SELINUX = enforcing\n', None, None, 'looks like the SELINUX setting'),
+])
+def test_the_files_reader_reads_the_config_as_libselinux(run_module, monkeypatch, text, config_mode, policy, error):
+    monkeypatch.setattr(mod, 'HAS_SELINUX', False)
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod._files, 'read_text', lambda path: text if path == '/etc/selinux/config' else None)
+    result = run_module(mod.main, {'lsm': 'selinux'})
+    assert not result['failed'], result
+    status = result['status']['selinux']
+    assert status['reader'] == 'files'
+    assert (status['config_mode'], status['policy']) == (config_mode, policy)
+    if error:
+        assert error in status['config_error']
+        finding_ids = [f['id'] for f in lsm_findings(result['status'], 'selinux')['findings']]
+        assert 'selinux.config_mode' in finding_ids  # never a false "compliant"
+    else:
+        assert 'config_error' not in status
