@@ -64,8 +64,9 @@ _OTHER_FLAGS = {
 }
 # What the flags that take a value accept (a signal name or number, an errno name, a path).
 _FLAG_VALUE = {'kill.signal=': re.compile(r'^[A-Za-z0-9+]+$'), 'error=': re.compile(r'^[Ee][A-Za-z0-9]+$'),
-               'attach_disconnected.path=': re.compile(r'^/[^\x00-\x20]*$'),
-               'attach_disconnected.ipc=': re.compile(r'^/[^\x00-\x20]*$')}
+               # a path, or one starting with a variable (@{att}, as AppArmor 5 and apparmor.d profiles write it)
+               'attach_disconnected.path=': re.compile(r'^(?:/|@\{[A-Za-z0-9_]+\})[^\x00-\x20]*$'),
+               'attach_disconnected.ipc=': re.compile(r'^(?:/|@\{[A-Za-z0-9_]+\})[^\x00-\x20]*$')}
 _CONFLICTS = (('chroot_relative', 'namespace_relative'), ('mediate_deleted', 'delegate_deleted'),
               ('attach', 'no_attach'), ('ipc_attach', 'no_attach'), ('chroot_attach', 'chroot_no_attach'))
 

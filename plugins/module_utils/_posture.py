@@ -276,7 +276,9 @@ def _judge_apparmor(a, packages, e):
     if e['require_pam_apparmor'] and not packages.get('libpam-apparmor', packages.get('pam_apparmor')):
         found.append(_finding('apparmor.pam_apparmor', 'pam_apparmor is not installed',
                               'install libpam-apparmor (pam_apparmor)'))
-    enforced = _int('enforced', (a.get('modes') or {}).get('enforce', 0))
+    # kill is enforce plus a kill: it counts as enforced
+    enforced = _int('enforced', (a.get('modes') or {}).get('enforce', 0)) + \
+        _int('kill', (a.get('modes') or {}).get('kill', 0))
     if a.get('enabled') and enforced < e['min_enforced']:
         found.append(_finding('apparmor.min_enforced', 'fewer than %s profiles enforced' % e['min_enforced'],
                               'confine.lsm.apparmor_profile_mode mode=enforce'))
@@ -296,7 +298,7 @@ def _judge_apparmor(a, packages, e):
                                   % name, 'none', name)
             accepted.append({'id': found_kill['id'], 'text': found_kill['text'], 'reason': 'kill is not a lowering'})
             continue
-        if e['policy'] == 'all' and mode in ('complain', 'prompt'):
+        if e['policy'] == 'all' and mode in ('complain', 'prompt', 'user'):  # the kernel shows prompt as 'user'
             text = 'profile %s is in %s mode' % (name, mode)
             reason = _accepted(name, exc)
             if reason:

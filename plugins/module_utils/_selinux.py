@@ -176,10 +176,12 @@ def plan_mode(text, runtime_now, state, policy, runtime=True, allow_weaken=False
     config_changed = new_text != text
 
     weakened = []
-    if text is not None and cfg_state is None:
-        # an existing config that sets no mode: libselinux finds none and the boot loads the policy permissive
+    if cfg_state is None:
+        # a config that sets no mode, or none at all: libselinux finds no mode and the boot loads the policy
+        # permissive, so writing disabled is a lowering
         if cfg.is_weakening(cfg.UNSET_BOOTS, state):
-            weakened.append('config: SELINUX unset (the boot loads the policy %s) -> %s' % (cfg.UNSET_BOOTS, state))
+            weakened.append('config: %s (the boot loads the policy %s) -> %s' % (
+                'SELINUX unset' if text is not None else 'no config file', cfg.UNSET_BOOTS, state))
     elif cfg.is_weakening(cfg_state, state):
         weakened.append('config: SELINUX=%s -> %s' % (cfg_state, state))
 

@@ -265,6 +265,11 @@ def check_mode(value):
 
 def check_policy(value):
     """Refuse a policy type that cannot be written as one SELINUXTYPE value read back unchanged."""
+    if isinstance(value, bytes) and not isinstance(value, type(u'')):  # a native str on Python 2
+        try:
+            value = value.decode('ascii')
+        except UnicodeDecodeError:
+            raise ConfigError('%r is not a policy type: it must be a name in ASCII' % (value,))
     if not isinstance(value, type(u'')) or not value:
         raise ConfigError('%r is not a policy type: it must be a non-empty name' % (value,))
     bad = [ch for ch in value

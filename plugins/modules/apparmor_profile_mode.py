@@ -37,8 +37,10 @@ description:
     shows it as unconfined) > V(disabled) (not loaded). Moving any profile or hat of a file down this ranking, from
     its mode in effect (the file's flags, or disabled or complain through a C(disable/) or C(force-complain/) link)
     or from its live mode in the kernel, fails before anything changes unless O(allow_weaken=true); RV(weakened)
-    names each profile lowered. Switching a C(kill) profile to V(enforce) is a lowering. Moving up never needs
-    O(allow_weaken).
+    names each profile lowered. Moving up never needs O(allow_weaken).
+  - With O(mode=enforce), profiles and hats in C(kill) mode (stronger than enforce) are left as they are and listed
+    in RV(skipped_profiles), so a list of profiles to enforce never fails on one already stronger; with
+    O(allow_weaken=true) they are switched to enforce, a lowering listed in RV(weakened).
   - A reference that matches no profile is an error (C(aa-enforce) exits 0 there).
   - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
     loading is reported as skipped.
@@ -95,7 +97,7 @@ EXAMPLES = r'''
       - usr.sbin.*
     mode: enforce
 
-- name: Keep a profile in kill mode (enforce would lower it and is refused without allow_weaken)
+- name: Put a profile in kill mode (a later mode=enforce leaves it in kill unless allow_weaken is set)
   confine.lsm.apparmor_profile_mode:
     profiles: [usr.sbin.helper]
     mode: kill
@@ -140,7 +142,8 @@ profiles:
       type: bool
       returned: always
 skipped_profiles:
-  description: Profiles left alone (O(skip_unconfined)), with the reason; C(names) are full names (C(parent//hat)).
+  description: Profiles left alone (O(skip_unconfined), or C(kill) ones under O(mode=enforce)), with the reason;
+    C(names) are full names (C(parent//hat)).
   returned: always
   type: list
   elements: dict
@@ -212,6 +215,8 @@ class Runner(object):
         self.result['apparmor_active'] = active
         loaded = aa.read_kernel_profiles() if active else {}
         keep = aa.UNCONFINED_MODES if self.p['skip_unconfined'] else ()
+        if self.mode == 'enforce' and not self.p['allow_weaken']:
+            keep = tuple(keep) + ('kill',)  # stronger than what is asked for: never lowered without the opt-in
         items = []
         for path in paths:
             item = self.plan_file(path, files[path], active, loaded, keep)
@@ -230,7 +235,9 @@ class Runner(object):
             # disabling takes the whole file: a file with other profiles disables its unconfined ones too
             self.result['skipped_profiles'].append({
                 'file': path, 'names': [h['fullname'] for h in kept],
-                'reason': 'declared flags=(%s)' % '/'.join(sorted(set(h['mode'] for h in kept)))})
+                'reason': 'declared flags=(%s)%s' % ('/'.join(sorted(set(h['mode'] for h in kept))),
+                                                     ', stronger than enforce: kept' if any(
+                                                         h['mode'] == 'kill' for h in kept) else '')})
             if len(kept) == len(profiles):
                 return None
         targets = profiles if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]

@@ -115,6 +115,8 @@ def test_crlf_multiline_list_and_tabs():
     ('profile p flags=(default_allow, kill.signal=hup, error=EPERM) {\n}\n', 'p', 'default_allow'),
     ('hat h flags=(complain) {\n}\n', 'h', 'complain'),
     ('profile p { /tmp/{a,b} r, }\n', 'p', 'enforce'),
+    # a variable as the path of attach_disconnected.path (AppArmor 5 and the apparmor.d project write it so)
+    ('profile p flags=(attach_disconnected, attach_disconnected.path=@{att}, complain) {\n}\n', 'p', 'complain'),
 ])
 def test_header_forms(text, name, mode):
     (h,) = aa.headers(text)

@@ -100,8 +100,10 @@ def test_an_unset_mode_boots_permissive_so_disabled_is_a_lowering():
     assert not se.plan_mode(text, 'disabled', 'permissive', 'targeted')['refused']
     plan = se.plan_mode(text, 'disabled', 'enforcing', 'targeted')
     assert not plan['refused'] and plan['new_text'] == text + 'SELINUX=enforcing\n'
-    # a missing file is created from the template, as before
-    assert not se.plan_mode(None, 'disabled', 'disabled', 'targeted')['refused']
+    # no file at all reads as no mode too (libselinux finds none): writing disabled into a new file is a lowering
+    assert se.plan_mode(None, 'disabled', 'disabled', 'targeted')['refused'] == [
+        'config: no config file (the boot loads the policy permissive) -> disabled']
+    assert not se.plan_mode(None, 'disabled', 'enforcing', 'targeted')['refused']
 
 
 @pytest.mark.parametrize('text', [

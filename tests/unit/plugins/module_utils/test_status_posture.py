@@ -327,3 +327,17 @@ def test_boot_args_from_every_place_a_next_boot_reads(tmp_path):
     assert se.blocking_reasons(se.parse_args(found[grub_key]), 'enforcing') == [
         'selinux=0 disables SELinux', 'security=apparmor selects another LSM']
     assert st.aa_blocking(st.parse_aa_args(found[str(bls / 'a.conf')])) == ['lsm=landlock,yama does not list apparmor']
+
+
+def test_apparmor_policy_all_fails_a_prompt_profile_as_the_kernel_names_it():
+    # the kernel lists a prompt profile as 'user': it can allow what enforce denies, so 'all' fails it
+    status = {'profiles': dict(AA_OK['profiles'], confine_pr='user')}
+    found = judge_aa(policy='all', status=status, exceptions=[{'name': 'ping', 'reason': 'no fix upstream'}])[0]
+    assert ids(found) == ['apparmor.complain'] and 'confine_pr' in found[0]['text']
+
+
+def test_a_kill_profile_counts_towards_the_minimum_enforced():
+    found = judge_aa(min_enforced=2, status={'modes': {'enforce': 1, 'kill': 1}})[0]
+    assert 'apparmor.min_enforced' not in ids(found)
+    found = judge_aa(min_enforced=3, status={'modes': {'enforce': 1, 'kill': 1}})[0]
+    assert 'apparmor.min_enforced' in ids(found)

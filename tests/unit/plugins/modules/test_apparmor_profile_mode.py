@@ -104,12 +104,16 @@ def write(lab, name, text, kernel=None):
         lab['kernel'].write_text(kernel)
 
 
-def test_kill_to_enforce_is_a_lowering(lab, run_module):
+def test_enforce_keeps_a_kill_profile_unless_allowed_to_lower_it(lab, run_module):
     write(lab, 'one', 'profile one /usr/bin/one flags=(kill) {\n  /tmp/** r,\n}\n', 'one (kill)\ntwo (complain)\n')
     before = (lab['pdir'] / 'one').read_text()
-    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
-    assert res['failed'] and 'refusing to lower' in res['msg'] and 'one: kill -> enforce' in res['msg']
-    assert (lab['pdir'] / 'one').read_text() == before and calls(lab) == []
+    # a list of profiles to enforce (what the role passes) does not fail on one that is already stronger
+    res = run_module(mod.main, dict(profiles=['one', 'two'], mode='enforce', profile_dir=lab['dir']))
+    assert not res['failed'] and res['weakened'] == [], res
+    assert res['skipped_profiles'][0]['names'] == ['one'] and 'stronger than enforce' in res['skipped_profiles'][0]['reason']
+    assert (lab['pdir'] / 'one').read_text() == before
+    assert 'kill' not in (lab['pdir'] / 'two').read_text() and 'complain' not in (lab['pdir'] / 'two').read_text()
+    lab['log'].unlink()
     res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir'], allow_weaken=True))
     assert not res['failed'] and res['changed'] and res['weakened'] == ['one: kill -> enforce']
     assert 'kill' not in (lab['pdir'] / 'one').read_text()
@@ -142,10 +146,13 @@ def test_the_strongest_profile_of_a_file_decides_and_each_lowered_one_is_named(l
         ('one', 'complain'), ('one//hat', 'complain'), ('other', 'complain')]
 
 
-def test_a_kill_hat_is_lowered_by_enforce(lab, run_module):
+def test_a_kill_hat_is_kept_by_enforce_and_lowered_only_with_the_opt_in(lab, run_module):
     write(lab, 'one', 'profile one {\n  hat h (kill) {\n  }\n}\n', 'one (enforce)\none//h (kill)\n')
     res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir']))
-    assert res['failed'] and 'one//h: kill -> enforce' in res['msg']
+    assert not res['failed'] and not res['changed'] and res['weakened'] == [], res
+    assert 'hat h (kill)' in (lab['pdir'] / 'one').read_text()
+    res = run_module(mod.main, dict(profiles=['one'], mode='enforce', profile_dir=lab['dir'], allow_weaken=True))
+    assert res['weakened'] == ['one//h: kill -> enforce']
 
 
 def test_live_drift_to_a_stronger_mode_is_not_lowered_silently(lab, run_module):
