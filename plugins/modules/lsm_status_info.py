@@ -323,13 +323,16 @@ def read_apparmor(module, procs, cmdline, boot):
         names, kernel, on_disk, not_enforced = [], {}, {}, []
         for path in by_ref[ref]:
             text = files[path]
-            tops = [(h['name'], h['mode']) for h in aa.headers(text) if h['depth'] == 0]  # resolve() read it
+            # every profile, hat and child profile (the kernel names them parent//name): a hat in complain mode
+            # leaves that much of the profile unenforced (resolve() has read the file)
+            tops = [(h['fullname'], h['mode']) for h in aa.headers(text)]
             mode = aa.file_mode(text)
             if os.path.basename(path) in disabled:
                 mode = 'disabled'
             on_disk[os.path.basename(path)] = mode
             for name, declared in tops:
-                names.append(name)
+                if '//' not in name:
+                    names.append(name)
                 kernel[name] = loaded.get(name, 'unloaded')
                 # enforced: enforce or stronger (kill), live and on disk; an unknown mode is not enforced
                 if mode == 'disabled' or min(aa.rank(kernel[name], -1), aa.rank(declared, -1)) < aa.RANK['enforce']:

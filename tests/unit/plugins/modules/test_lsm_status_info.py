@@ -137,3 +137,17 @@ def test_the_files_reader_reads_the_config_as_libselinux(run_module, monkeypatch
         assert 'selinux.config_mode' in finding_ids  # never a false "compliant"
     else:
         assert 'config_error' not in status
+
+
+def test_a_hat_in_complain_mode_leaves_its_profile_not_enforced(run_module, monkeypatch, tmp_path):
+    (tmp_path / 'one').write_text('profile one /usr/bin/one {\n  ^h flags=(complain) {\n  }\n}\n')
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    monkeypatch.setattr(mod.aa, 'enabled', lambda *a: True)
+    monkeypatch.setattr(mod.aa, 'read_kernel_profiles', lambda *a: {'one': 'enforce', 'one//h': 'complain'})
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: 'active, enabled')
+    monkeypatch.setattr(mod.st, 'processes', lambda proc=st.PROC, lsm='selinux': [])
+    result = run_module(mod.main, {'lsm': 'apparmor', 'profiles': ['one'], 'profile_dir': str(tmp_path)})
+    req = result['status']['apparmor']['requested']['one']
+    assert req['names'] == ['one'] and req['not_enforced'] == ['one//h'], req
+    judged = lsm_findings(result['status'], 'apparmor', {'enforced': ['one']})
+    assert 'apparmor.profile_not_enforced' in [f['id'] for f in judged['findings']]
