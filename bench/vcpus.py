@@ -47,7 +47,7 @@ def main():
     names = {1: 'bench-vcpu1', 2: 'bench-vcpu2'}
     for n, name in names.items():
         lab('up', '--name', name, '--lsm', 'selinux', '--suite', args.suite, CONFINE_LAB_VCPUS=str(n))
-    burners = [multiprocessing.Process(target=burn, daemon=True) for _ in range(os.cpu_count() or 2)]
+    burners = [multiprocessing.Process(target=burn, daemon=True) for dummy in range(os.cpu_count() or 2)]
     rows = []
     try:
         for p in burners:
