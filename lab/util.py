@@ -110,3 +110,16 @@ def checkout_collections_path():
     if not os.path.islink(link):
         os.symlink(root, link)
     return coll
+
+
+def import_checkout():
+    """Make this checkout importable as ansible_collections.confine.lsm in the running Python (the tests' conftest
+    files call it), also when the ansible package's ansible_collections namespace was imported first."""
+    coll = checkout_collections_path()
+    if coll not in sys.path:
+        sys.path.insert(0, coll)
+    if "ansible_collections" in sys.modules:
+        path = sys.modules["ansible_collections"].__path__
+        if os.path.join(coll, "ansible_collections") not in list(path):
+            path.insert(0, os.path.join(coll, "ansible_collections"))
+    return coll

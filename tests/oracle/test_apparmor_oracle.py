@@ -35,10 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 from lab import util as _lab_util  # noqa: E402  pylint: disable=wrong-import-position
 
-sys.path.insert(0, _lab_util.checkout_collections_path())
-if 'ansible_collections' in sys.modules:  # the ansible package's namespace was imported already
-    sys.modules['ansible_collections'].__path__.insert(
-        0, os.path.join(_lab_util.checkout_collections_path(), 'ansible_collections'))
+_lab_util.import_checkout()
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa  # noqa: E402  pylint: disable=C0413
 
 PARSER = os.environ.get('APPARMOR_PARSER') or shutil.which('apparmor_parser') or '/usr/sbin/apparmor_parser'

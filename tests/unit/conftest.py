@@ -6,10 +6,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 from lab import util as _lab_util  # noqa: E402  # the one place that makes the collections path
 
-_TREE = _lab_util.checkout_collections_path()
-sys.path.insert(0, _TREE)
-if 'ansible_collections' in sys.modules:  # the ansible package's namespace was imported already
-    sys.modules['ansible_collections'].__path__.insert(0, os.path.join(_TREE, 'ansible_collections'))
+_lab_util.import_checkout()
 
 import json  # noqa: E402
 
