@@ -287,7 +287,9 @@ def _judge_apparmor(a, packages, e):
             continue
         for name in info.get('not_enforced') or []:
             found.append(_finding('apparmor.profile_not_enforced', 'profile not enforced: %s' % name,
-                                  'confine.lsm.apparmor_profile_mode profiles=[%s] mode=enforce' % name, name))
+                                  # a hat (parent//hat) is switched through its profile
+                                  'confine.lsm.apparmor_profile_mode profiles=[%s] mode=enforce' % name.split('//')[0],
+                                  name))
         if info.get('error'):
             found.append(_finding('apparmor.profile_not_enforced', 'profile not enforced: %s (%s)'
                                   % (ref, info['error']), 'deploy the profile and enforce it', ref))

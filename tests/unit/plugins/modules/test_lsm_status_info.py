@@ -150,4 +150,5 @@ def test_a_hat_in_complain_mode_leaves_its_profile_not_enforced(run_module, monk
     req = result['status']['apparmor']['requested']['one']
     assert req['names'] == ['one'] and req['not_enforced'] == ['one//h'], req
     judged = lsm_findings(result['status'], 'apparmor', {'enforced': ['one']})
-    assert 'apparmor.profile_not_enforced' in [f['id'] for f in judged['findings']]
+    (hat,) = [f for f in judged['findings'] if f['id'] == 'apparmor.profile_not_enforced']
+    assert hat['fix'] == 'confine.lsm.apparmor_profile_mode profiles=[one] mode=enforce', hat
