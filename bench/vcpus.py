@@ -17,7 +17,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from lab import vm as labvm  # noqa: E402  pylint: disable=wrong-import-position
+from lab import cli as labcli, vm as labvm  # noqa: E402  pylint: disable=wrong-import-position
 
 WORK = ('semodule -B -n && python3 -m compileall -f -q /usr/lib/python3/dist-packages >/dev/null 2>&1; '
         'setfiles -c /etc/selinux/default/policy/policy.33 /etc/selinux/default/contexts/files/file_contexts')
@@ -29,9 +29,8 @@ def lab(*argv, **env):
 
 
 def qemu_pid(name):
-    out = subprocess.run(['pgrep', '-f', 'confine-lab-%s-selinux ' % name], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=False).stdout.split()
-    return int(out[0])
+    """The SELinux VM's qemu pid, as `lab up` recorded it in the lab's state."""
+    return [v['pid'] for v in labcli.load_state(name)['vms'] if v['lsm'] == 'selinux'][0]
 
 
 def burn():
