@@ -101,7 +101,8 @@ def test_a_fifo_device_or_directory_as_report_file_is_refused_without_hanging(tm
     elif kind == 'device':
         os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # as /dev/null
     elif kind == 'link to a device':
-        os.symlink('/dev/null', path)  # refused as a link: the device is never opened
+        os.mknod(str(tmp_path / 'null'), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        os.symlink(str(tmp_path / 'null'), path)  # refused as a link: the device is never opened
     else:
         os.mkdir(path)
     before = listing(dest)
