@@ -241,8 +241,8 @@ def iso(when):
     if when is None or not 0 <= when <= EPOCH_MAX:
         return None
     t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=when)
-    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % (t.year, t.month, t.day, t.hour, t.minute, t.second,
-                                                     t.microsecond // 1000)
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % (
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond // 1000)
 
 
 class Collector:

@@ -45,12 +45,13 @@ class NotRegularFile(OSError):
     An OSError, so that every caller that reports OSErrors reports this one by name too."""
 
     def __init__(self, path, kind):
-        OSError.__init__(self, errno.EINVAL, '%s is %s, not a regular file' % (path, kind))
+        self.message = '%s is %s, not a regular file' % (path, kind)
+        OSError.__init__(self, errno.EINVAL, self.message)
         self.path = path
         self.kind = kind
 
     def __str__(self):
-        return self.strerror
+        return self.message
 
 
 KINDS = ((stat.S_ISLNK, 'a symlink'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),

@@ -28,7 +28,7 @@ def chain(tmp_path, run_module):
     log = tmp_path / 'audit.log'
     log.write_bytes(hostile.audit_log_bytes())
     denials = run_module(lsm_denials_info.main, dict(audit_log=str(log), sources=['audit'], since='all',
-                                                       max_records=1000))
+                                                     max_records=1000))
     assert not denials['failed'], denials
     results = [
         {'host': EVIL_HOST, 'lsm': 'apparmor', 'denials': [g['text'] for g in denials['denials']],
