@@ -4,8 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Read MAC denials from audit and kernel log text: SELinux AVC records and AppArmor events.
 
-Pure parsing and grouping, streamed line by line so memory stays bounded however large the logs are:
-only the groups (bounded by max_groups) and the newest max_records records are kept.
+Pure parsing and grouping, streamed line by line so memory stays bounded however large the logs are: lines are
+read up to LINE_MAX bytes (a longer one is no kernel record: it is skipped and counted), every text field is cut
+to FIELD_MAX characters, and only the groups (bounded by max_groups and GROUPS_BUDGET) and the newest records
+(bounded by max_records and RECORDS_BUDGET) are kept. Every limit that was applied is counted in the summary.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,8 +16,11 @@ __metaclass__ = type
 
 import collections
 import datetime
+import math
 import re
 import time
+
+from ansible_collections.confine.lsm.plugins.module_utils._report import visible
 
 STAMP = re.compile(r'audit\((\d+)(?:\.(\d+))?:(\d+)\)')
 AVC = re.compile(r'avc:\s+(denied|granted)\s+\{([^}]*)\}\s+for\s+(.*)$')
@@ -29,6 +34,18 @@ UNITS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'd': 86400, 'w': 60480
 FILE_OPERATIONS = ('open', 'exec', 'mknod', 'link', 'unlink', 'rename_src', 'rename_dest', 'truncate',
                    'getattr', 'chmod', 'chown', 'mkdir', 'rmdir', 'file_mmap', 'file_perm')
 FILE_CLASSES = ('file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file')
+
+# The kernel writes an audit record in at most 8970 bytes (MAX_AUDIT_MESSAGE_LENGTH) and a printk line in about 1
+# KiB: a line longer than LINE_MAX is not one of theirs.
+LINE_MAX = 65536
+FIELD_MAX = 4096  # PATH_MAX: longer than any path, context or command name the kernel logs
+PERMISSIONS_MAX = 32  # an SELinux access vector has 32 bits
+GROUPS_BUDGET = 3 * 1024 * 1024  # about how many characters the groups may take in the result
+RECORDS_BUDGET = 1024 * 1024  # ... and the records
+COUNT_MAX = 1000000  # the most max_records or max_groups may ask for
+EPOCH_MAX = 253402300799.999  # 9999-12-31T23:59:59.999Z, the last time datetime (and ISO 8601) can write
+TEXT_FIELDS = ('operation', 'class', 'subject', 'object', 'target_context', 'comm', 'info')
+TOO_LONG = object()  # what bounded_lines yields in place of a line longer than LINE_MAX
 
 
 class DenialError(Exception):
@@ -55,6 +72,54 @@ def fields(text):
     return out
 
 
+def bounded_lines(f, limit=LINE_MAX):
+    """The lines of a binary file object, decoded (invalid UTF-8 replaced), at most limit bytes each: a longer line
+    is read past in chunks, never held whole, and TOO_LONG is yielded in its place."""
+    while True:
+        line = f.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit:
+            while not line.endswith(b'\n'):
+                line = f.readline(limit)
+                if not line:
+                    break
+            yield TOO_LONG
+            continue
+        yield line.decode('utf-8', 'replace')
+
+
+def bounded_text_lines(text, limit=LINE_MAX):
+    """The same for text already in memory (a command's output)."""
+    for line in text.splitlines():
+        yield TOO_LONG if len(line) > limit else line
+
+
+def _cut(rec, key, value):
+    """value cut to FIELD_MAX characters; a cut is noted in rec['truncated']."""
+    if isinstance(value, str) and len(value) > FIELD_MAX:
+        rec['truncated'].append(key)
+        return value[:FIELD_MAX]
+    return value
+
+
+def _bounded(rec):
+    for key in TEXT_FIELDS:
+        rec[key] = _cut(rec, key, rec.get(key))
+    perms = rec['permissions']
+    if len(perms) > PERMISSIONS_MAX or any(len(p) > 64 for p in perms):
+        rec['truncated'].append('permissions')
+        rec['permissions'] = [p[:64] for p in perms[:PERMISSIONS_MAX]]
+    if rec['lsm'] == 'selinux':
+        rec['operation'] = ' '.join(rec['permissions'])
+    rec['subject_type'] = context_type(rec['subject']) if rec['lsm'] == 'selinux' else None
+    rec['target_type'] = context_type(rec['target_context']) if rec['lsm'] == 'selinux' else None
+    if len(rec['raw']) > FIELD_MAX:
+        rec['raw'] = rec['raw'][:FIELD_MAX]
+        rec['truncated'].append('sample')
+    return rec
+
+
 def context_type(context):
     parts = (context or '').split(':')
     return parts[2] if len(parts) >= 3 else None
@@ -65,8 +130,10 @@ def parse_line(line):
     if 'avc:' not in line and 'apparmor=' not in line:
         return None
     stamp = STAMP.search(line)
+    # float() of any digit string is a number or inf; int() of more than 4300 digits raises: a serial that long
+    # (a u32 in the kernel) is not one
     when = float('%s.%s' % (stamp.group(1), stamp.group(2) or '0')) if stamp else None
-    serial = int(stamp.group(3)) if stamp else None
+    serial = int(stamp.group(3)) if stamp and len(stamp.group(3)) <= 20 else None
     m = AVC.search(line)
     if m:
         if m.group(1) != 'denied':
@@ -74,31 +141,34 @@ def parse_line(line):
         f = fields(m.group(3))
         perms = sorted(m.group(2).split())
         permissive = f.get('permissive') == '1'
-        return {
+        return _bounded({
             'lsm': 'selinux', 'time': when, 'serial': serial, 'verdict': 'denied',
             'enforced': not permissive, 'operation': ' '.join(perms), 'permissions': perms,
             'class': f.get('tclass'), 'subject': f.get('scontext'), 'subject_type': context_type(f.get('scontext')),
             'object': f.get('path') or f.get('name'), 'path_is_full': 'path' in f,
             'target_context': f.get('tcontext'), 'target_type': context_type(f.get('tcontext')),
-            'comm': f.get('comm'), 'pid': _int(f.get('pid')), 'raw': line.strip(),
-        }
+            'comm': f.get('comm'), 'pid': _int(f.get('pid')), 'raw': line.strip(), 'truncated': [],
+        })
     m = APPARMOR.search(line)
     if m:
         f = fields(line[line.index('apparmor='):])
         allowed = f.get('apparmor') == 'ALLOWED'
         mask = f.get('denied_mask') or f.get('requested_mask') or ''
-        return {
+        return _bounded({
             'lsm': 'apparmor', 'time': when, 'serial': serial, 'verdict': 'allowed' if allowed else 'denied',
             'enforced': not allowed, 'operation': f.get('operation'), 'permissions': _mask(mask),
             'class': f.get('class') or ('file' if f.get('operation') in FILE_OPERATIONS else None),
             'subject': f.get('profile'), 'subject_type': None, 'object': f.get('name'), 'path_is_full': True,
             'target_context': f.get('peer') or f.get('target'), 'target_type': None,
             'comm': f.get('comm'), 'pid': _int(f.get('pid')), 'info': f.get('info'), 'raw': line.strip(),
-        }
+            'truncated': [],
+        })
     return None
 
 
 def _int(text):
+    if text is None or len(text) > 20:
+        return None
     try:
         return int(text)
     except (TypeError, ValueError):
@@ -138,29 +208,41 @@ def parse_since(value, now=None, boot_time=None):
         return float(boot_time)
     m = DURATION.match(text)
     if m:
-        return now - int(m.group(1)) * UNITS[m.group(2)]
+        if len(m.group(1)) > 15:  # more than 30 million years; int() refuses past 4300 digits
+            return 0.0
+        # that long ago, before 1970: everything
+        return max(0.0, now - int(m.group(1)) * UNITS[m.group(2)])
     try:
-        return float(text[1:] if text.startswith('@') else text)
+        epoch = float(text[1:] if text.startswith('@') else text)
     except ValueError:
-        pass
+        epoch = None
+    if epoch is not None:
+        if not math.isfinite(epoch) or epoch > EPOCH_MAX:
+            raise DenialError('since=%r is not a time: an epoch must be a finite number of seconds up to %d '
+                              '(9999-12-31)' % (value, int(EPOCH_MAX)))
+        return max(0.0, epoch)
     try:
         parsed = datetime.datetime.strptime(text.replace('Z', '+00:00'), '%Y-%m-%dT%H:%M:%S%z')
-        return (parsed - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds()
-    except ValueError:
+        return max(0.0, (parsed - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds())
+    except (ValueError, OverflowError):
         pass
     for fmt in ('%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%d'):
         try:
-            return time.mktime(datetime.datetime.strptime(text, fmt).timetuple())
-        except ValueError:
+            return max(0.0, time.mktime(datetime.datetime.strptime(text, fmt).timetuple()))
+        except (ValueError, OverflowError):
             continue
     raise DenialError("since=%r is not understood: use boot, all, a duration such as 15m, 2h or 1d, an epoch "
                       "(@1700000000) or an ISO 8601 time (2026-11-28T10:00:00)" % (value,))
 
 
 def iso(when):
-    if when is None:
+    """UTC ISO 8601 with milliseconds, or None when there is no time or it is past what ISO 8601 can write
+    (a record stamped in the year 10000 or later)."""
+    if when is None or not 0 <= when <= EPOCH_MAX:
         return None
-    return datetime.datetime.utcfromtimestamp(when).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=when)
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % (
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond // 1000)
 
 
 class Collector:
@@ -174,12 +256,19 @@ class Collector:
         self.include_allowed = include_allowed
         self.subjects = [s for s in (subjects or []) if s]
         self.records = collections.deque(maxlen=max(0, max_records))
+        self._record_sizes = collections.deque()
+        self.records_size = 0
+        self.records_dropped = 0  # left out for RECORDS_BUDGET, not for max_records
         self.max_groups = max_groups
         self.groups = collections.OrderedDict()
+        self.groups_size = 0
         self.seen = 0
         self.matched = 0
-        self.dropped_groups = 0
+        self.dropped_groups = 0  # events whose group was not kept (max_groups or GROUPS_BUDGET)
+        self.groups_over_budget = 0
         self.lines = 0
+        self.lines_too_long = 0
+        self.fields_truncated = 0
         self._stamps = set()
 
     def wanted(self, rec):
@@ -198,6 +287,9 @@ class Collector:
     def feed(self, lines):
         for line in lines:
             self.lines += 1
+            if line is TOO_LONG:
+                self.lines_too_long += 1
+                continue
             rec = parse_line(line)
             if rec is None:
                 continue
@@ -215,9 +307,12 @@ class Collector:
             self.add(rec)
 
     def add(self, rec):
+        if rec['truncated']:
+            self.fields_truncated += len(rec['truncated'])
         public = dict((k, v) for k, v in rec.items() if k not in ('raw', 'path_is_full'))
         public['time'] = iso(rec['time'])
-        self.records.append(public)
+        public['truncated'] = [k for k in rec['truncated'] if k != 'sample']
+        self.add_record(public)
         key = tuple(rec.get(k) for k in self.KEY)
         group = self.groups.get(key)
         if group is None:
@@ -227,12 +322,54 @@ class Collector:
             group = dict((k, rec.get(k)) for k in self.KEY)
             group.update(permissions=rec['permissions'], subject_type=rec.get('subject_type'),
                          target_type=rec.get('target_type'), path_is_full=rec.get('path_is_full'),
-                         count=0, first=iso(rec['time']), last=None, pids=[], sample=rec['raw'])
+                         count=0, first=iso(rec['time']), last=None, pids=[], sample=rec['raw'],
+                         truncated=list(rec['truncated']))
+            # the text and the suggestion repeat the fields: count them about twice, plus the fixed parts
+            size = 2 * size_of(group) + 512
+            if self.groups_size + size > GROUPS_BUDGET:
+                self.dropped_groups += 1
+                self.groups_over_budget += 1
+                return
+            self.groups_size += size
             self.groups[key] = group
         group['count'] += 1
         group['last'] = iso(rec['time'])
         if rec['pid'] is not None and rec['pid'] not in group['pids'] and len(group['pids']) < 5:
             group['pids'].append(rec['pid'])
+
+    def add_record(self, public):
+        if self.records.maxlen == 0:
+            return
+        size = size_of(public)
+        if len(self.records) == self.records.maxlen:
+            self.records_size -= self._record_sizes.popleft()  # the deque drops its oldest
+        self.records.append(public)
+        self._record_sizes.append(size)
+        self.records_size += size
+        while self.records_size > RECORDS_BUDGET and self.records:
+            self.records.popleft()
+            self.records_size -= self._record_sizes.popleft()
+            self.records_dropped += 1
+
+    def limits_applied(self):
+        """Each limit that cut the result, in words (empty when none did)."""
+        out = []
+        if self.lines_too_long:
+            out.append('%d lines longer than %d bytes were skipped (no kernel record is that long)'
+                       % (self.lines_too_long, LINE_MAX))
+        if self.fields_truncated:
+            out.append('%d fields were cut to %d characters (listed in each record\'s and group\'s truncated)'
+                       % (self.fields_truncated, FIELD_MAX))
+        if self.groups_over_budget:
+            out.append('%d events were left out of the groups: they would have taken the groups past about %d '
+                       'characters' % (self.groups_over_budget, GROUPS_BUDGET))
+        if self.dropped_groups > self.groups_over_budget:
+            out.append('%d events were left out of the groups: max_groups=%d was reached'
+                       % (self.dropped_groups - self.groups_over_budget, self.max_groups))
+        if self.records_dropped:
+            out.append('%d older records were left out: the records would have taken the result past about %d '
+                       'characters' % (self.records_dropped, RECORDS_BUDGET))
+        return out
 
     def result_groups(self):
         out = sorted(self.groups.values(), key=lambda g: (-g['count'], g['lsm'], g['subject'] or '', g['object'] or ''))
@@ -245,13 +382,27 @@ class Collector:
         return dict(total=self.matched, groups=len(self.groups), lines_read=self.lines,
                     selinux_denied=counts['selinux_enforced'], selinux_permissive=counts['selinux_permissive'],
                     apparmor_denied=counts['apparmor_enforced'], apparmor_allowed=counts['apparmor_permissive'],
-                    groups_dropped=self.dropped_groups)
+                    groups_dropped=self.dropped_groups, lines_too_long=self.lines_too_long,
+                    fields_truncated=self.fields_truncated, records_dropped=self.records_dropped)
+
+
+def size_of(value):
+    """About how many characters value takes in a JSON result."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return sum(len(k) + 4 + size_of(v) for k, v in value.items()) + 2
+    if isinstance(value, (list, tuple)):
+        return sum(size_of(v) + 1 for v in value) + 2
+    return 8
 
 
 def allow_rule(group):
     """The audit2allow-style rule that would allow a SELinux group: a proposal for review, never applied."""
     if group['lsm'] != 'selinux' or not group.get('subject_type') or not group.get('target_type'):
         return None
+    if set(group.get('truncated') or []) & set(('subject', 'target_context', 'class', 'permissions')):
+        return None  # a rule from cut data would name something the record did not
     return 'allow %s %s:%s { %s };' % (group['subject_type'], group['target_type'], group['class'],
                                        ' '.join(group['permissions']))
 
@@ -261,6 +412,10 @@ def apparmor_rule(group):
     obj = group.get('object')
     if group['lsm'] != 'apparmor' or group.get('class') not in (None, 'file') or not obj or not obj.startswith('/'):
         return None
+    if set(group.get('truncated') or []) & set(('object', 'permissions')):
+        return None  # a rule for a cut path would allow another file
+    if visible(obj) != obj:
+        return None  # a path with a newline or another control character cannot be written as a rule line
     have = set(group['permissions'])
     if have & set('wcd'):
         have = (have - set('acd')) | set('w')  # create and delete need w; w covers append
@@ -300,4 +455,6 @@ def describe(group):
         line += ' -> rule %s' % suggestion.get('rule')
     elif kind:
         line += ' -> %s' % kind
-    return line
+    # one line, whatever the log held: a newline, NUL or other control character in a decoded field is shown as
+    # an escape (\x0a), never as itself
+    return visible(line)

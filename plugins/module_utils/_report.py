@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+import unicodedata
 from xml.sax.saxutils import escape, quoteattr
 
 # (key, label) of every column, in display order; 'result' (PASS/FAIL) is derived from the findings.
@@ -25,6 +27,74 @@ LISTS = ('findings', 'drift_found', 'drift_fixed', 'changes', 'weakened', 'denia
 DERIVED = ('accepted',)
 
 
+# Characters that change how text is shown rather than being shown: controls (newline, NUL, escape), format
+# characters (bidirectional overrides, zero-width), line and paragraph separators, surrogates (bytes that were
+# not UTF-8), and the two noncharacters XML forbids.
+INVISIBLE = ('Cc', 'Cf', 'Cs', 'Zl', 'Zp')
+
+
+def _shown(ch):
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return '\\x%02x' % (code - 0xDC00)  # a byte that was not UTF-8, kept by surrogateescape: show the byte
+    if code <= 0xFF:
+        return '\\x%02x' % code
+    return '\\u%04x' % code if code <= 0xFFFF else '\\U%08x' % code
+
+
+def visible(text):
+    """text with every character that is not shown as itself written as an escape (\\n as \\x0a, NUL as
+    \\x00, a right-to-left override as \\u202e): what a report shows is one line, in display order, with
+    every character of the data, and only characters XML 1.0 allows."""
+    text = '%s' % (text,)
+    return ''.join(_shown(ch) if unicodedata.category(ch) in INVISIBLE or ord(ch) in (0xFFFE, 0xFFFF) else ch
+                   for ch in text)
+
+
+def _valid_unicode(value):
+    """For JSON: lone surrogates (not text in any encoding) become U+FFFD; everything else stays as it is."""
+    if isinstance(value, str):
+        return re.sub('[\ud800-\udfff]', '\ufffd', value)
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    if isinstance(value, dict):
+        return dict((_valid_unicode(k), _valid_unicode(v)) for k, v in value.items())
+    return value
+
+
+def _shown_row(value):
+    """A row with visible() applied to every string in it: the form every report for people reads."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, list):
+        return [_shown_row(v) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _shown_row(v)) for k, v in value.items())
+    return value
+
+
+def _texts(value):
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [] if value is None or value == '' else [str(value)]
+
+
+def _entries(value, keys, lists=()):
+    """Dicts with the given keys as strings (and lists of strings); anything else in the list is dropped."""
+    out = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        entry = dict(item)
+        for key in keys:
+            if entry.get(key) is not None:
+                entry[key] = str(entry[key])
+        for key in lists:
+            entry[key] = _texts(entry.get(key))
+        out.append(entry)
+    return out
+
+
 def normalise(row):
     out = dict((c, row.get(c)) for c in COLUMNS if c not in DERIVED)
     for key in LISTS:
@@ -32,9 +102,8 @@ def normalise(row):
         out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
     out['host'] = str(out['host'])
     # the judged checks (id, severity, text, fix, controls) and the accepted weakenings (text, reason), as data
-    for key in ('checks', 'accepted'):
-        value = row.get(key) or []
-        out[key] = [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    out['checks'] = _entries(row.get('checks'), ('id', 'severity', 'text', 'fix', 'subject'), lists=('controls',))
+    out['accepted'] = _entries(row.get('accepted'), ('id', 'text', 'reason'))
     if row.get('posture_read') is not None:
         out['posture_read'] = str(row['posture_read'])  # which read verify judged (its own, or an unchanged one)
     checked = row.get('checked') or []
@@ -70,8 +139,9 @@ def summary(rows):
 
 
 def to_json(title, generated, rows):
-    return json.dumps({'title': title, 'generated': generated, 'summary': summary(rows), 'hosts': rows},
-                      indent=2, sort_keys=True) + '\n'
+    """The data as it is (JSON escapes every control character); only lone surrogates become U+FFFD."""
+    return json.dumps(_valid_unicode({'title': title, 'generated': generated, 'summary': summary(rows),
+                                      'hosts': rows}), indent=2, sort_keys=True) + '\n'
 
 
 def _cell(value):
@@ -80,9 +150,20 @@ def _cell(value):
     return '-' if value is None or value == '' else str(value)
 
 
+# Markdown punctuation that could start a link, an image, raw HTML, an entity, a code span, emphasis or
+# strikethrough, end a cell (|) or escape the next character (\); an underscore only where it can be emphasis
+# (not inside a word such as httpd_t).
+MD_SPECIAL = re.compile(r'[\\`*\[\]<>&|~!]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])')
+
+
+def _md_text(text):
+    """Text in Markdown that renders as itself: no raw HTML, no link, no code span, one line."""
+    return MD_SPECIAL.sub(lambda m: '\\' + m.group(0), visible(text))
+
+
 def _md_cell(value):
-    """A Markdown table cell: a pipe would end the cell and a line break the row."""
-    return ' '.join(_cell(value).splitlines()).replace('|', '\\|')
+    """A Markdown table cell: the text (already visible()) with Markdown's punctuation escaped."""
+    return _md_text(_cell(value))
 
 
 def _result(row):
@@ -90,9 +171,10 @@ def _result(row):
 
 
 def to_markdown(title, generated, rows):
+    rows = _shown_row(rows)
     s = summary(rows)
-    lines = ['# %s' % title, '', 'Generated %s: %d hosts, %d passed, %d failed.' % (
-        generated, s['hosts'], s['passed'], s['failed']), '',
+    lines = ['# %s' % _md_text(title), '', 'Generated %s: %d hosts, %d passed, %d failed.' % (
+        _md_text(generated), s['hosts'], s['passed'], s['failed']), '',
         '| %s |' % ' | '.join(label for dummy, label in TABLE), '|%s' % ('---|' * len(TABLE))]
     for r in rows:
         cells = [_result(r) if key == 'result' else cell_value(r, key) for key, dummy in TABLE]
@@ -136,7 +218,14 @@ def _xml_text(text):
     return escape(_xml_attr(text))
 
 
+def _xml_attr(text):
+    """text with each character XML 1.0 does not allow written as an escape (quoteattr escapes the rest). The
+    rows are visible() already, so this only catches our own text."""
+    return ''.join(ch if _xml_legal(ch) else _shown(ch) for ch in text)
+
+
 def to_junit(title, generated, rows):
+    rows = _shown_row(rows)
     cases = [(r, c) for r in rows for c in _cases(r)]
     failures = sum(1 for dummy, c in cases if c[1])
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -156,19 +245,20 @@ def to_junit(title, generated, rows):
     return '\n'.join(out) + '\n'
 
 
-def _xml_attr(text):
-    """text without the characters XML 1.0 does not allow (quoteattr escapes the rest)."""
-    return ''.join(ch for ch in text if _xml_legal(ch))
+def _html(text):
+    """Text for HTML element content: visible(), then &, < and > escaped (and quotes, for good measure)."""
+    return escape(visible(text), {'"': '&quot;', "'": '&#x27;'})
 
 
 def _html_cell(key, value):
     if (key in LISTS or key in DERIVED) and value:
-        return '<td class="list">%s</td>' % '<br>'.join(escape(v) for v in value)
-    return '<td>%s</td>' % escape(_cell(value))
+        return '<td class="list">%s</td>' % '<br>'.join(_html(v) for v in value)
+    return '<td>%s</td>' % _html(_cell(value))
 
 
 def to_html(title, generated, rows):
     """One self-contained page (no scripts, no fetches): counts on top, failing hosts first, a row per host."""
+    rows = _shown_row(rows)
     s = summary(rows)
     head = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width"><title>%s</title><style>'
@@ -178,13 +268,13 @@ def to_html(title, generated, rows):
             'tr.fail td{background:#fdeeee}tr.pass td.result{background:#c8f7c5}'
             'tr.fail td.result{background:#f7c5c5;font-weight:bold}'
             '.counts span{margin-right:2em;font-size:1.3em}#failed.some{color:#a00;font-weight:bold}'
-            '</style></head><body>' % escape(title))
-    body = ['<h1>%s</h1>' % escape(title),
+            '</style></head><body>' % _html(title))
+    body = ['<h1>%s</h1>' % _html(title),
             '<p class="counts"><span id="hosts">%d hosts</span><span id="passed">%d passed</span>'
             '<span id="failed"%s>%d failed</span></p>' % (
                 s['hosts'], s['passed'], ' class="some"' if s['failed'] else '', s['failed']),
-            '<p>Generated %s; failing hosts first.</p>' % escape(generated), '<table><thead><tr>']
-    body.append(''.join('<th>%s</th>' % escape(label) for dummy, label in TABLE) + '</tr></thead><tbody>')
+            '<p>Generated %s; failing hosts first.</p>' % _html(generated), '<table><thead><tr>']
+    body.append(''.join('<th>%s</th>' % _html(label) for dummy, label in TABLE) + '</tr></thead><tbody>')
     for r in sorted(rows, key=lambda r: (r['pass'], r['host'])):
         row = ''.join('<td class="result">%s</td>' % _result(r) if key == 'result' else _html_cell(key, cell_value(r, key))
                       for key, dummy in TABLE)

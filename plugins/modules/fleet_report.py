@@ -17,6 +17,15 @@ description:
     details) and writes the report files into O(dest), atomically. Run it once, on the controller.
   - JSON is for tools and dashboards, JUnit XML for CI systems (one test case per host), Markdown and HTML for
     people. The HTML page fetches nothing from the network.
+  - The results are data from the hosts and are escaped for each format. JSON keeps every character (lone
+    surrogates become U+FFFD). In JUnit XML, Markdown and HTML a newline, NUL or other control or format character
+    (such as a right-to-left override) is written as an escape (C(\x0a), C(\u202e)), so that the XML holds only
+    characters XML 1.0 allows and a value cannot break a line or a table row; Markdown escapes its own punctuation
+    (no raw HTML, link, image or code span comes from a value) and HTML escapes C(&), C(<), C(>) and quotes.
+  - A report file is replaced by a rename in O(dest), never written through a link. A report file (or O(dest)
+    itself) that is a symlink, a FIFO, a device or a directory is refused with an error naming it, before
+    anything is written; a symlink's target is neither read nor shown in the diff. An existing file keeps its
+    owner, mode and SELinux label. When one file cannot be written, those written before it are restored.
 author:
   - confine.lsm maintainers (@confine-lsm)
 extends_documentation_fragment:
@@ -32,7 +41,7 @@ options:
     elements: dict
     required: true
   dest:
-    description: Directory for the report files; created when missing.
+    description: Directory for the report files; created when missing. Must not be a symlink.
     type: path
     required: true
   formats:
@@ -73,12 +82,73 @@ summary:
   sample: {"hosts": 3, "passed": 2, "failed": 1, "failed_hosts": ["web3"]}
 '''
 
+import errno
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _report
+
+
+def missing_dirs(path):
+    """The directories makedirs would create for path, deepest first."""
+    out = []
+    while path and not os.path.lexists(path):
+        out.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return out
+
+
+def check_dest(module, dest):
+    try:
+        st = os.lstat(dest)
+    except (IOError, OSError) as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            return False
+        module.fail_json(msg='cannot read dest %s: %s; nothing was written' % (dest, to_native(exc)))
+    if not stat.S_ISDIR(st.st_mode):
+        module.fail_json(msg='dest %s is %s, not a directory: the report is not written through it; nothing was '
+                             'written' % (dest, _files.file_kind(st.st_mode)))
+    return True
+
+
+def write_all(module, dest, plan, result):
+    """Write every changed file; when one fails, restore those written before it, remove what was created."""
+    created = [] if os.path.lexists(dest) else missing_dirs(dest)
+    written = []
+    try:
+        if created:
+            os.makedirs(dest)
+        for path, old, text in plan:
+            _files.write_nofollow(module, path, text)
+            written.append((path, old))
+    except BaseException as exc:  # whatever the exception, nothing stays half-written
+        problems = []
+        for path, old in reversed(written):
+            try:
+                if old is None:
+                    _files.remove_nofollow(path)
+                else:
+                    _files.write_nofollow(module, path, old)
+            except Exception as again:  # pylint: disable=broad-except
+                problems.append('%s could not be restored: %s' % (path, to_native(again)))
+        for directory in created:
+            try:
+                os.rmdir(directory)
+            except (IOError, OSError):
+                pass
+        if not isinstance(exc, Exception):
+            raise
+        failing = plan[len(written)][0] if len(written) < len(plan) else dest
+        module.fail_json(msg='cannot write %s: %s; %s' % (
+            failing, to_native(exc), '; '.join(problems) if problems else
+            'the report files written before it were restored: nothing was changed'), **result)
 
 
 def main():
@@ -99,21 +169,29 @@ def main():
         module.fail_json(msg='every result needs a host; %d do not: %r' % (len(bad), bad[:3]))
     rows = sorted((_report.normalise(r) for r in p['results']), key=lambda r: r['host'])
     result = dict(changed=False, files={}, summary=_report.summary(rows))
-    diffs = []
+    dest = p['dest']
+    exists = check_dest(module, dest)
+    diffs, plan = [], []
     for fmt in p['formats']:
         name, render = _report.RENDERERS[fmt]
-        path = os.path.join(p['dest'], name)
+        path = os.path.join(dest, name)
         text = render(p['title'], p['generated'], rows)
-        old = _files.read_text(path)
+        try:
+            # the file itself, never a link's target: a symlink, FIFO or device here is refused unread
+            old = _files.read_text(path, follow=False) if exists else None
+        except _files.NotRegularFile as exc:
+            module.fail_json(msg='report file %s: it is not written through or replaced; nothing was written'
+                             % to_native(exc), **result)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='cannot read %s: %s; nothing was written' % (path, to_native(exc)), **result)
         result['files'][fmt] = path
         if old == text:
             continue
         result['changed'] = True
         diffs.append(dict(before=old or '', after=text, before_header=path, after_header=path))
-        if not module.check_mode:
-            if not os.path.isdir(p['dest']):
-                os.makedirs(p['dest'])
-            _files.write_or_fail(module, path, text, **result)
+        plan.append((path, old, text))
+    if plan and not module.check_mode:
+        write_all(module, dest, plan, result)
     if module._diff and diffs:
         result['diff'] = diffs
     module.exit_json(**result)

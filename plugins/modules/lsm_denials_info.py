@@ -20,7 +20,13 @@ description:
     (paths with spaces) are decoded. An event found in both the audit log and the kernel log is counted once.
   - Audit logs are streamed line by line, so memory stays bounded for any log size (the journal's output is
     bounded by O(since), the ring buffer by its size); rotated audit logs
-    (C(audit.log.1), ..., also gzipped) are read when O(rotated=true).
+    (C(audit.log.1), ..., also gzipped) are read when O(rotated=true). A rotated C(.gz) that is truncated or
+    corrupt is read up to the damage, and named in a warning and in RV(read_errors).
+  - The result is bounded whatever the logs hold - a line longer than 64 KiB (no kernel record is) is skipped,
+    each text field is cut to 4096 characters, and the groups and the records take at most about 3 MiB and
+    1 MiB of text - and every limit that was applied is said in RV(limits_applied) and counted in RV(summary).
+  - Only regular files are read as logs; a FIFO, a device or a directory given as O(audit_log) (or found among
+    its rotated files) is refused with an error naming it, without being opened.
   - For SELinux denials it proposes the fix of least power, in this order, using the libselinux bindings
     (C(audit2why)'s analysis and C(matchpathcon)) - V(relabel) when the file's label differs from what the policy
     says it should be (C(restorecon)), V(boolean) when a boolean would allow it, V(fcontext) when the target is
@@ -38,6 +44,8 @@ options:
       - Oldest event to report. V(boot) (the default), V(all), a duration meaning "that long ago" (V(30s), V(15m),
         V(2h), V(1d), V(1w)), an epoch (V(@1700000000)) or an ISO 8601 time (V(2026-11-28T10:00:00), local time
         unless it carries an offset).
+      - An epoch must be a finite number up to the end of the year 9999 (V(nan) and V(inf) are refused by name);
+        a time before 1970 means V(all).
     type: str
     default: boot
   lsm:
@@ -78,11 +86,16 @@ options:
     type: bool
     default: true
   max_records:
-    description: How many of the newest individual records to return (groups are always complete up to O(max_groups)).
+    description:
+      - How many of the newest individual records to return (groups are always complete up to O(max_groups)).
+        From 0 to 1000000; fewer are returned when they would take more than about 1 MiB of text (counted in
+        C(records_dropped) of RV(summary)).
     type: int
     default: 100
   max_groups:
-    description: Bound on distinct groups kept; events beyond it are counted in C(groups_dropped) of RV(summary).
+    description:
+      - Bound on distinct groups kept, from 0 to 1000000; events beyond it, or beyond about 3 MiB of groups, are
+        counted in C(groups_dropped) of RV(summary).
     type: int
     default: 500
 requirements:
@@ -179,8 +192,14 @@ denials:
       type: list
       elements: int
     sample:
-      description: One raw log line of the group.
+      description: One raw log line of the group (its first 4096 characters).
       type: str
+    truncated:
+      description:
+        - The fields that were cut to 4096 characters (or, for C(permissions), to 32 entries); empty when none
+          were. No rule is proposed from a cut field.
+      type: list
+      elements: str
     suggestion:
       description:
         - The fix of least power. C(kind) is V(relabel), V(boolean), V(fcontext), V(module), V(constraint),
@@ -192,7 +211,8 @@ denials:
       sample: {"kind": "boolean", "booleans": {"httpd_can_network_connect": true}, "detail": "..."}
     text:
       description: The group in one line (LSM, verdict, count, command and subject, permissions, object, fix kind),
-        as the fleet report's C(denials) column shows it.
+        as the fleet report's C(denials) column shows it. A newline, NUL or other control or format character
+        in a field is written as an escape (C(\x0a), C(\u202e)), never as itself.
       type: str
       sample: "selinux denied x2: nginx (httpd_t) getattr file /var/www/html/a.html [user_home_t] -> relabel to httpd_sys_content_t"
 records:
@@ -202,9 +222,22 @@ records:
   elements: dict
 summary:
   description: Counts - C(total), C(groups), C(selinux_denied), C(selinux_permissive), C(apparmor_denied),
-    C(apparmor_allowed), C(lines_read), C(groups_dropped).
+    C(apparmor_allowed), C(lines_read), C(groups_dropped), C(lines_too_long) (skipped), C(fields_truncated),
+    C(records_dropped) (left out for the size bound).
   returned: always
   type: dict
+limits_applied:
+  description: Each bound that cut the result, in words; empty when the result is complete.
+  returned: always
+  type: list
+  elements: str
+  sample: ["1 lines longer than 65536 bytes were skipped (no kernel record is that long)"]
+read_errors:
+  description: Logs that could be read only in part (a truncated or corrupt C(.gz)), with C(source), C(error) and
+    C(lines_read) (the lines read before the damage).
+  returned: always
+  type: list
+  elements: dict
 sources:
   description: What was read, in order (files and commands).
   returned: always
@@ -227,11 +260,13 @@ import gzip
 import os
 import re
 import time
+import zlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
+from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 
 try:
@@ -250,10 +285,24 @@ def rotated_files(path):
     return [name for dummy, name in sorted(found, reverse=True)]
 
 
+class DamagedLog(Exception):
+    """A compressed log that ends early or does not decompress: what was read before the damage counts."""
+
+
 def read_file(path):
-    opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rt', errors='replace') as f:
-        yield from f
+    """The lines of a log file, bounded in length; only a regular file is opened (never a FIFO or a device)."""
+    fd = _files.open_regular(path)
+    if fd is None:
+        raise OSError('%s disappeared before it could be read' % path)
+    with os.fdopen(fd, 'rb') as raw:
+        if not path.endswith('.gz'):
+            yield from dn.bounded_lines(raw)
+            return
+        try:
+            with gzip.GzipFile(fileobj=raw, mode='rb') as f:
+                yield from dn.bounded_lines(f)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DamagedLog(to_native(exc) or type(exc).__name__)
 
 
 def command_reader(module):
@@ -262,7 +311,7 @@ def command_reader(module):
         rc, out, err = module.run_command(argv, errors='surrogate_or_replace')
         if rc != 0:
             raise OSError('%s exited with %d: %s' % (argv[0], rc, err.strip()))
-        yield from out.splitlines()
+        yield from dn.bounded_text_lines(out)
     return read_command
 
 
@@ -281,7 +330,13 @@ def plan_sources(module, since):
         if source == 'audit':
             files = (rotated_files(p['audit_log']) if p['rotated'] else []) + [p['audit_log']]
             for path in files:
-                if not os.path.exists(path):
+                try:
+                    present = _files.regular_stat(path) is not None
+                except (IOError, OSError) as exc:
+                    # a FIFO would hang the read and a device could be endless (or start something): neither
+                    # is opened
+                    module.fail_json(msg='cannot read the audit log: %s; nothing was read' % to_native(exc))
+                if not present:
                     if path == p['audit_log'] and 'auto' not in wanted:
                         module.fail_json(msg='audit_log %s does not exist (is auditd installed?)' % path)
                     continue
@@ -356,11 +411,13 @@ class SELinuxAdvisor:
         path = group.get('object')
         if not (HAS_SELINUX and group.get('path_is_full') and path and path.startswith('/')):
             return None
+        if '\0' in path or 'object' in (group.get('truncated') or []):
+            return None  # not a path the kernel could have logged whole
         try:
             mode = os.lstat(path).st_mode
             expected = selinux.matchpathcon(path, mode)[1]
             actual = selinux.lgetfilecon(path)[1]
-        except OSError:
+        except (OSError, ValueError):
             return None
         if dn.context_type(expected) != dn.context_type(group.get('target_context')):
             if dn.context_type(actual) == dn.context_type(expected):
@@ -458,8 +515,10 @@ def main():
     )
     p = module.params
     for key in ('max_records', 'max_groups'):
-        if p[key] < 0:
-            module.fail_json(msg='%s=%d: must be 0 or more' % (key, p[key]))
+        if not 0 <= p[key] <= dn.COUNT_MAX:
+            module.fail_json(msg='%s=%d: must be from 0 to %d (the result is bounded to about %d characters '
+                                 'whatever it says)' % (key, p[key], dn.COUNT_MAX,
+                                                        dn.GROUPS_BUDGET + dn.RECORDS_BUDGET))
     try:
         since = dn.parse_since(p['since'], boot_time=dn.boot_time())
     except dn.DenialError as exc:
@@ -472,13 +531,19 @@ def main():
     collector = dn.Collector(since=since, lsm=p['lsm'], include_allowed=p['include_allowed'], subjects=p['subjects'],
                              max_records=p['max_records'], max_groups=p['max_groups'])
     sources = plan_sources(module, since)
+    warnings = []
+    read_errors = []
     for label, reader, arg in sources:
+        before = collector.lines
         try:
             collector.feed(reader(arg))
+        except DamagedLog as exc:
+            read_errors.append(dict(source=label, error=to_native(exc), lines_read=collector.lines - before))
+            warnings.append('%s is truncated or corrupt (%s): its first %d lines were read, the rest was not'
+                            % (label, to_native(exc), collector.lines - before))
         except (IOError, OSError) as exc:
             module.fail_json(msg='reading %s failed: %s' % (label, to_native(exc)))
     public, groups = collector.result_groups()
-    warnings = []
     if p['suggest'] and groups:
         advisor = None
         for pub, group in zip(public, groups):
@@ -498,10 +563,12 @@ def main():
             warnings.extend(advisor.warnings)
     for pub in public:
         pub['text'] = dn.describe(pub)
-    for w in warnings:
+    limits = collector.limits_applied()
+    for w in warnings + limits:
         module.warn(w)
     module.exit_json(changed=False, denials=public, records=list(collector.records), summary=collector.summary(),
-                     sources=[label for label, dummy, dummy2 in sources], since=dn.iso(since), read_at=read_at)
+                     sources=[label for label, dummy, dummy2 in sources], since=dn.iso(since), read_at=read_at,
+                     limits_applied=limits, read_errors=read_errors)
 
 
 if __name__ == '__main__':

@@ -40,7 +40,7 @@ def test_junit_is_valid_xml_with_one_case_per_host():
 def test_markdown_escapes_pipes_and_marks_results():
     md = rp.to_markdown('fleet', 'now', ROWS)
     assert '| web1 | PASS | selinux | enforcing | enforcing | targeted | - | - | - | - | - | - | - | - |' in md
-    assert 'odd<&>\\|name' in md and '| FAIL |' in md
+    assert r'odd\<\&\>\|name' in md and '| FAIL |' in md
 
 
 def test_html_is_self_contained_and_escaped():
@@ -89,7 +89,7 @@ def test_junit_has_one_case_per_check_per_verified_host():
 
 def test_checks_and_accepted_are_shown_in_markdown_and_html():
     md = rp.to_markdown('fleet', 'now', [VERIFIED])
-    assert 'permissive domain: httpd_t (local) [selinux.permissive_domain] | ' \
+    assert r'permissive domain: httpd_t (local) \[selinux.permissive_domain\] | ' \
         'device /dev/x is labelled device_t (accepted: the policy labels it so) |' in md
     page = rp.to_html('fleet', 'now', [VERIFIED])
     assert '<th>accepted</th>' in page and '(accepted: the policy labels it so)' in page
@@ -97,11 +97,12 @@ def test_checks_and_accepted_are_shown_in_markdown_and_html():
     assert data['checks'][0]['id'] == 'selinux.permissive_domain' and data['accepted'][0]['reason']
 
 
-def test_markdown_cell_keeps_its_row_and_junit_drops_illegal_characters():
+def test_markdown_cell_keeps_its_row_and_junit_shows_illegal_characters():
     row = rp.normalise({'host': 'h', 'findings': ['line one\nline two | x\x01']})
     md = rp.to_markdown('t', 'now', [row])
-    assert '| line one line two \\| x\x01 |' in md
-    ET.fromstring(rp.to_junit('t', 'now', [row]))  # parses: the control character is gone
+    assert r'| line one\\x0aline two \| x\\x01 |' in md
+    root = ET.fromstring(rp.to_junit('t', 'now', [row]))  # parses: the control character is written as \x01
+    assert root.find('./testsuite/testcase/failure').text == r'line one\x0aline two | x\x01'
 
 
 def test_a_finding_no_check_stands_for_still_fails_in_junit():

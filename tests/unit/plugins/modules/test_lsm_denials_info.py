@@ -48,3 +48,158 @@ def test_describe_permissive_and_kinds():
              'count': 3, 'suggestion': {'kind': 'boolean', 'booleans': {'httpd_can_network_connect': True}}}
     assert dn.describe(group) == ('selinux denied (permissive) x3: httpd (httpd_t) name_connect tcp_socket '
                                   '[http_port_t] -> boolean httpd_can_network_connect')
+
+
+# ---------------------------------------------------------------- hostile logs, odd numbers, bounds
+
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import stat  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@contextlib.contextmanager
+def deadline(seconds=10):
+    """Fail, rather than hang the test run, when the module blocks (on a FIFO, say)."""
+    def expired(signum, frame):
+        raise AssertionError('the module blocked for %d s' % seconds)
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def read(run_module, log, **args):
+    return run_module(mod.main, dict(dict(audit_log=str(log), sources=['audit'], since='all'), **args))
+
+
+@pytest.mark.parametrize('kind, named', [('fifo', 'a FIFO'), ('device', 'a character device'),
+                                         ('link to a device', 'a character device'), ('directory', 'a directory')])
+def test_a_log_that_is_not_a_regular_file_is_refused_unopened(tmp_path, run_module, kind, named):
+    log = str(tmp_path / 'audit.log')
+    if kind == 'fifo':
+        os.mkfifo(log)
+    elif kind == 'device':
+        os.mknod(log, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # as /dev/null
+    elif kind == 'link to a device':
+        os.mknod(str(tmp_path / 'null'), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        os.symlink(str(tmp_path / 'null'), log)
+    else:
+        os.mkdir(log)
+    for sources in (['audit'], ['auto']):
+        with deadline():
+            res = run_module(mod.main, dict(audit_log=log, sources=sources, since='all'))
+        assert res['failed'] and '%s is %s, not a regular file' % (log, named) in res['msg'], res
+    assert stat.S_IFMT(os.lstat(log).st_mode) == {'fifo': stat.S_IFIFO, 'device': stat.S_IFCHR,
+                                                  'link to a device': stat.S_IFLNK, 'directory': stat.S_IFDIR}[kind]
+
+
+def test_a_rotated_fifo_is_refused_too(tmp_path, run_module):
+    log = tmp_path / 'audit.log'
+    log.write_text(AA % 1 + '\n')
+    os.mkfifo(str(tmp_path / 'audit.log.1'))
+    with deadline():
+        res = read(run_module, log, rotated=True)
+    assert res['failed'] and 'audit.log.1 is a FIFO' in res['msg']
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'corrupt', 'not gzip'])
+def test_a_damaged_rotated_gz_is_named_and_the_rest_is_read(tmp_path, run_module, monkeypatch, damage):
+    warned = []
+    monkeypatch.setattr(mod.AnsibleModule, 'warn', lambda self, text: warned.append(text))
+    log = tmp_path / 'audit.log'
+    log.write_text(AA % 99999 + '\n')
+    data = gzip.compress(''.join(AA.replace('secret.txt', 's%d' % i) % i + '\n' for i in range(2000)).encode())
+    bad = {'truncated': data[:len(data) // 2], 'corrupt': data[:20] + b'\x00' * 64 + data[84:],
+           'not gzip': b'plain text, not gzip\n'}[damage]
+    (tmp_path / 'audit.log.1.gz').write_bytes(bad)
+    res = read(run_module, log, rotated=True, max_records=0)
+    assert not res['failed'], res
+    assert [e['source'] for e in res['read_errors']] == [str(tmp_path / 'audit.log.1.gz')]
+    assert any('audit.log.1.gz is truncated or corrupt' in w for w in warned), warned
+    # what came before the damage counts, and the current log is read after it
+    assert res['summary']['total'] == 1 + res['read_errors'][0]['lines_read']
+    if damage == 'truncated':
+        assert 0 < res['read_errors'][0]['lines_read'] < 2000
+
+
+@pytest.mark.parametrize('since', ['nan', 'NaN', 'inf', '-inf', '@inf', 'infinity', '1e400', '@1e300',
+                                   '99999999999999999', '@253402300800'])
+def test_since_that_is_not_a_time_is_refused_by_name(tmp_path, run_module, since):
+    res = run_module(mod.main, dict(audit_log=str(tmp_path / 'none.log'), sources=['audit'], since=since))
+    assert res['failed'] and repr(since) in res['msg'] and 'Traceback' not in res['msg'], res
+
+
+@pytest.mark.parametrize('since', ['9' * 5000 + 'd', '999999999999999w', '@-5', '1900-01-01'])
+def test_since_before_1970_means_everything(tmp_path, run_module, since):
+    log = tmp_path / 'audit.log'
+    log.write_text(AA % 1 + '\n')
+    res = read(run_module, log, since=since)
+    assert not res['failed'] and res['since'] == '1970-01-01T00:00:00.000Z' and res['summary']['total'] == 1, res
+
+
+@pytest.mark.parametrize('key', ['max_records', 'max_groups'])
+@pytest.mark.parametrize('value', [10 ** 30, 1000001, -1])
+def test_huge_or_negative_counts_are_refused_by_name(tmp_path, run_module, key, value):
+    res = run_module(mod.main, {'audit_log': str(tmp_path / 'x'), key: value})
+    assert res['failed'] and '%s=%d' % (key, value) in res['msg'], res
+
+
+def test_huge_audit_stamps_and_numbers_are_handled(tmp_path, run_module):
+    log = tmp_path / 'audit.log'
+    lines = [AA.replace('1764300002.000', '9' * 30 + '.5') % 1,
+             AA.replace('1764300002.000', '9' * 5000) % 2,
+             AA.replace('1764300002.000:%d', '1.0:' + '7' * 5000).replace('pid=321', 'pid=' + '8' * 5000),
+             AA.replace('1764300002.000', '253402300799.000') % 3]
+    log.write_text('\n'.join(lines) + '\n')
+    res = read(run_module, log, max_records=10)
+    assert not res['failed'], res
+    times = sorted(str(r['time']) for r in res['records'])
+    assert times == ['1970-01-01T00:00:01.000Z', '9999-12-31T23:59:59.000Z', 'None', 'None'], times
+    assert all(r['pid'] in (None, 321) for r in res['records'])
+    json.dumps(res)
+
+
+def test_a_24_mb_line_does_not_reach_the_result(tmp_path, run_module):
+    log = tmp_path / 'audit.log'
+    huge = AA.replace('name="/srv/secret.txt"', 'name=' + '41' * (12 * 1024 * 1024)) % 5
+    log.write_text(AA % 4 + '\n' + huge + '\n' + AA % 6 + '\n')
+    res = read(run_module, log, max_records=0)
+    assert not res['failed'], res
+    assert res['summary']['lines_too_long'] == 1 and res['summary']['total'] == 2
+    assert len(json.dumps(res)) < 20000
+    assert res['limits_applied'] == ['1 lines longer than 65536 bytes were skipped (no kernel record is that long)']
+
+
+def test_long_fields_are_cut_and_said(tmp_path, run_module):
+    log = tmp_path / 'audit.log'
+    long_path = '/srv/' + 'p' * 20000
+    log.write_text(AA.replace('"/srv/secret.txt"', '"%s"' % long_path) % 7 + '\n')
+    res = read(run_module, log)
+    group = res['denials'][0]
+    assert len(group['object']) == dn.FIELD_MAX and long_path.startswith(group['object'])
+    assert group['truncated'] == ['object', 'sample'] and res['records'][0]['truncated'] == ['object']
+    assert group['suggestion']['kind'] == 'unknown'  # no rule for a path that was cut
+    assert res['summary']['fields_truncated'] == 2 and len(res['limits_applied']) == 1
+
+
+def test_the_result_is_bounded_whatever_max_records_and_max_groups_say(tmp_path, run_module):
+    log = tmp_path / 'audit.log'
+    with open(str(log), 'w') as f:
+        for i in range(3000):  # distinct 4 KiB paths: 3000 groups of about 10 KiB each
+            f.write(AA.replace('secret.txt', '%05d' % i + 'q' * 4000) % (10000 + i) + '\n')
+    res = read(run_module, log, max_records=1000000, max_groups=1000000, suggest=False)
+    assert not res['failed'], res
+    size = len(json.dumps(res))
+    assert size < 1.2 * (dn.GROUPS_BUDGET + dn.RECORDS_BUDGET), size
+    assert res['summary']['total'] == 3000 and res['summary']['groups_dropped'] > 0
+    assert res['summary']['records_dropped'] > 0 and len(res['records']) < 3000
+    assert res['records'][-1]['object'].startswith('/srv/02999')  # the newest are kept
+    assert any('groups past about' in x for x in res['limits_applied'])
+    assert any('older records were left out' in x for x in res['limits_applied'])
