@@ -23,6 +23,14 @@ description:
     child profiles are profiles of their own (the kernel names them C(parent//name)). A file that cannot be read
     that way, or that the parser would reject (an unknown flag, two modes, C(flags=) without parentheses, a duplicate
     profile, ...), is refused with its path and line and nothing is changed; the module never guesses a mode.
+  - Includes are followed as C(apparmor_parser) follows them (C(<name>) under O(profile_dir), absolute paths,
+    directories, once per profile), so profiles that included files define (C(abstractions/ubuntu-helpers) defines
+    C(sanitized_helper), which the kernel lists as C(parent//sanitized_helper)) are guarded too. Their modes are
+    set in the included file, which this module does not edit: a mode change lists them in RV(skipped_profiles)
+    and reloads them in the mode they declare (a lowering if they run stronger), and V(disabled) unloads them (a
+    lowering each). The names the parser itself lists (C(apparmor_parser -N)) must be those the module read, or the
+    task fails naming the file; an include it cannot read that way (missing, relative, a FIFO or device, nested
+    without end) is refused.
   - Every changed profile is compiled before anything is loaded, in one C(apparmor_parser -Q -W) call over the
     rewritten files, which also fills the parser's cache; on any error the files are restored, nothing is loaded
     and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r) call (or
@@ -121,7 +129,7 @@ profiles:
       type: str
       returned: always
     names:
-      description: Top-level profile names in the file.
+      description: Top-level profile names in the file (and those its top-level includes define).
       type: list
       elements: str
       returned: always
@@ -142,15 +150,15 @@ profiles:
       type: bool
       returned: always
 skipped_profiles:
-  description: Profiles left alone (O(skip_unconfined), or C(kill) ones under O(mode=enforce)), with the reason;
-    C(names) are full names (C(parent//hat)).
+  description: Profiles left alone (O(skip_unconfined), C(kill) ones under O(mode=enforce), and those an included
+    file defines), with the reason; C(names) are full names (C(parent//hat)).
   returned: always
   type: list
   elements: dict
   sample: [{"file": "/etc/apparmor.d/unconfined-app", "names": ["app"], "reason": "declared flags=(unconfined)"}]
 parser_calls:
-  description: C(apparmor_parser) invocations made (or that would be made in check mode); one to compile, one to
-    load or unload.
+  description: C(apparmor_parser) invocations made (or that would be made in check mode) to compile, load or unload;
+    one to compile, one to load or unload. The C(-N) calls that list the profiles the parser sees are not counted.
   returned: always
   type: int
   sample: 2
@@ -217,19 +225,55 @@ class Runner(object):
         keep = aa.UNCONFINED_MODES if self.p['skip_unconfined'] else ()
         if self.mode == 'enforce' and not self.p['allow_weaken']:
             keep = tuple(keep) + ('kill',)  # stronger than what is asked for: never lowered without the opt-in
+        seen = {}
+        for path in paths:
+            try:
+                seen[path] = aa.read_profiles(files[path], self.dir)
+            except aa.ProfileError as exc:
+                self.fail('%s %s; confine.lsm does not guess the modes of the profiles it cannot read; nothing was '
+                          'changed' % (path, to_native(exc)))
+        self.check_names(paths, seen)
         items = []
         for path in paths:
-            item = self.plan_file(path, files[path], active, loaded, keep)
+            item = self.plan_file(path, files[path], seen[path], active, loaded, keep)
             if item:
                 items.append(item)
         if not active:
             self.result['load_skipped'] = 'AppArmor is not active in the running kernel; files were managed only'
         return items
 
-    def plan_file(self, path, text, active, loaded, keep):
-        """What to do with one profile file; None when every profile in it is left alone (skip_unconfined)."""
-        profiles = aa.headers(text)  # resolve() refused the files it cannot read
-        names = [h['name'] for h in profiles if h['depth'] == 0]
+    def parser_names(self, paths):
+        """(rc, the full names apparmor_parser -N lists for paths, its message)."""
+        rc, out, err = self.module.run_command([self.parser, '-N', '--base', self.dir] + list(paths))
+        return rc, sorted(line for line in (out or '').splitlines() if line.strip()), aa.parser_message(err or out)
+
+    def check_names(self, paths, seen):
+        """The profiles apparmor_parser itself sees in the files (-N, includes followed by the parser) must be those
+        the reader found, or the guard would miss some: a disagreement is refused, naming the file."""
+        if not self.parser or not paths:
+            return  # without the parser the files are managed only, by the reader alone
+        mine = sorted(h['fullname'] for path in paths for h in seen[path])
+        rc, theirs, dummy = self.parser_names(paths)
+        if rc == 0 and theirs == mine:
+            return
+        for path in paths:
+            rc, theirs, msg = self.parser_names([path])
+            if rc != 0:
+                self.fail('%s does not compile; nothing was changed. apparmor_parser -N said: %s' % (path, msg))
+            mine = sorted(h['fullname'] for h in seen[path])
+            if theirs != mine:
+                self.fail('apparmor_parser sees the profiles %s in %s (with its includes), confine.lsm reads %s: it '
+                          'does not guess the modes of profiles it cannot read as the parser does; nothing was '
+                          'changed' % (', '.join(theirs) or 'none', path, ', '.join(mine) or 'none'))
+        self.fail('apparmor_parser -N lists other profiles for %s together than one by one; nothing was changed'
+                  % ', '.join(paths))
+
+    def plan_file(self, path, text, everything, active, loaded, keep):
+        """What to do with one profile file; None when every profile in it is left alone (skip_unconfined).
+        everything: the file's profiles and those its includes define (read_profiles)."""
+        profiles = aa.headers(text)  # the file's own: the ones set_mode can switch
+        included = [h for h in everything if h['source']]
+        names = [h['name'] for h in everything if h['depth'] == 0]
         kept = [h for h in profiles if h['mode'] in keep]
         if kept and (len(kept) == len(profiles) or self.mode != 'disabled'):
             # disabling takes the whole file: a file with other profiles disables its unconfined ones too
@@ -240,14 +284,20 @@ class Runner(object):
                                                          h['mode'] == 'kill' for h in kept) else '')})
             if len(kept) == len(profiles):
                 return None
-        targets = profiles if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]
+        if included and self.mode != 'disabled':
+            for source in sorted(set(h['source'] for h in included)):
+                self.result['skipped_profiles'].append({
+                    'file': path, 'names': [h['fullname'] for h in included if h['source'] == source],
+                    'reason': 'defined in the included file %s: their modes are set there, not in this file '
+                              '(reloaded in them)' % source})
+        targets = everything if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]
         disabled = os.path.lexists(self.link('disable', path))
         forced = os.path.lexists(self.link('force-complain', path))
         before = {'file_mode': 'disabled' if disabled else ('complain' if forced else aa.file_mode(text)),
                   'loaded_mode': aa.loaded_mode(names, loaded) if active else None,
-                  'modes': dict((h['fullname'], h['mode']) for h in profiles)}
+                  'modes': dict((h['fullname'], h['mode']) for h in everything)}
         item = {'path': path, 'names': names, 'text': text, 'before': before, 'disabled': disabled,
-                'forced': forced, 'targets': [h['fullname'] for h in targets if h['depth'] == 0]}
+                'forced': forced, 'targets': [h['fullname'] for h in targets if h['depth'] == 0 and not h['source']]}
         if self.mode == 'disabled':
             item['new_text'] = text
             item['after'] = {'file_mode': 'disabled', 'loaded_mode': 'unloaded' if active else None,
@@ -256,8 +306,10 @@ class Runner(object):
             item['unload'] = active and before['loaded_mode'] != 'unloaded'
         else:
             item['new_text'] = aa.set_mode(text, self.mode, keep)
+            modes = dict(aa.profile_modes(item['new_text']))
+            modes.update((h['fullname'], h['mode']) for h in included)
             item['after'] = {'file_mode': aa.file_mode(item['new_text']), 'loaded_mode': self.mode if active else None,
-                             'modes': dict(aa.profile_modes(item['new_text']))}
+                             'modes': modes}
             item['unload'] = False
             live_differs = any(loaded.get(n) != aa.KERNEL_MODE[self.mode] for n in item['targets'])
             item['load'] = active and (item['new_text'] != text or disabled or forced or live_differs)
@@ -267,22 +319,26 @@ class Runner(object):
                            or disabled != (self.mode == 'disabled')
                            or (forced and self.mode in ('enforce', 'kill')))
         if item['changed']:
-            self.result['weakened'].extend(self.lowered(targets, disabled, forced, active, loaded))
+            wanted = [(h, self.mode) for h in targets]
+            if self.mode != 'disabled' and (item['load'] or not active):
+                # the others are (re)loaded in the mode they declare: lowered when they were stronger
+                wanted += [(h, h['mode']) for h in everything if h not in targets]
+            self.result['weakened'].extend(self.lowered(wanted, disabled, forced, active, loaded))
         return item
 
-    def lowered(self, targets, disabled, forced, active, loaded):
-        """'name: before -> after' for each profile and hat whose protection the wanted mode lowers: the mode in
-        effect on disk (disabled by a disable/ link, complain by a force-complain/ link, else the file's flags)
-        and the kernel's live mode are each compared with the wanted one by RANK (kill > enforce > prompt >
-        complain > unconfined, default_allow > disabled, unloaded)."""
+    def lowered(self, wanted, disabled, forced, active, loaded):
+        """'name: before -> after' for each (profile or hat, the mode it gets) that lowers its protection: the mode
+        in effect on disk (disabled by a disable/ link, complain by a force-complain/ link, else its flags) and the
+        kernel's live mode are each compared with the one it gets by RANK (kill > enforce > prompt > complain >
+        unconfined, default_allow > disabled, unloaded)."""
         out = []
-        for h in targets:
+        for h, mode in wanted:
             current = ['disabled' if disabled else ('complain' if forced else h['mode'])]
             if active:
                 current.append(loaded.get(h['fullname'], 'unloaded'))
-            if aa.is_weakening(current, self.mode):
+            if aa.is_weakening(current, mode):
                 shown = [m for i, m in enumerate(current) if m not in current[:i]]  # on disk, then live
-                out.append('%s: %s -> %s' % (h['fullname'], '/'.join(shown), self.mode))
+                out.append('%s: %s -> %s' % (h['fullname'], '/'.join(shown), mode))
         return out
 
     def compile(self, items):
