@@ -26,7 +26,7 @@ description:
   - Includes are followed as C(apparmor_parser) follows them (C(<name>) under O(profile_dir), absolute paths,
     directories, once per profile), so profiles that included files define (C(abstractions/ubuntu-helpers) defines
     C(sanitized_helper), which the kernel lists as C(parent//sanitized_helper)) are guarded too. Their modes are
-    set in the included file, which this module does not edit: a mode change lists them in RV(skipped_profiles)
+    set in the included file, which this module does not edit; a mode change lists them in RV(skipped_profiles)
     and reloads them in the mode they declare (a lowering if they run stronger), and V(disabled) unloads them (a
     lowering each). The names the parser itself lists (C(apparmor_parser -N)) must be those the module read, or the
     task fails naming the file; an include it cannot read that way (missing, relative, a FIFO or device, nested
