@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 from lab import images, util  # noqa: E402  pylint: disable=wrong-import-position
 
-NAME = 'confine-reliability'
+# one container per run: two checkouts' runs at once must not remove each other's container
+NAME = 'confine-reliability-%d' % os.getpid()
 OUT = os.path.join(ROOT, 'tests', 'output', 'reliability.md')
 _ROWS = []
 
@@ -90,7 +91,12 @@ def host():
     os.makedirs(ro)
     with open(os.path.join(ro, 'config'), 'w') as f:
         f.write('SELINUX=permissive\nSELINUXTYPE=default\n')
-    sh(['docker', 'rm', '-f', NAME], check=False)
+    # containers of earlier runs that were killed before their clean-up (their pytest process is gone)
+    names = sh(['docker', 'ps', '-a', '--filter', 'name=confine-reliability-', '--format', '{{.Names}}'],
+               check=False).stdout.split()
+    stale = [n for n in names if not os.path.exists('/proc/%s' % n.rsplit('-', 1)[-1])]
+    if stale:
+        sh(['docker', 'rm', '-f'] + stale, check=False)
     sh(['docker', 'run', '-d', '--name', NAME, '-v', '%s:/mnt/ro:ro' % ro,
         '--mount', 'type=tmpfs,destination=/mnt/tiny,tmpfs-size=65536', tag, 'sleep', 'infinity'])
     try:
