@@ -181,44 +181,34 @@ weakened:
 '''
 
 import os
-import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor_task as aa_task
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 
 DOCTRINE = ("confine.lsm never lowers protection by default: tune a profile (complain, exercise, refine, enforce) "
             "instead of switching it off")
 
 
-class Runner(object):
+class Runner(aa_task.Task):
+
+    STRING_OPTIONS = ('profiles', 'mode', 'profile_dir')
 
     def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.dir = self.p['profile_dir'].rstrip('/') or '/'
+        aa_task.Task.__init__(self, module, dict(changed=False, profiles=[], skipped_profiles=[], parser_calls=0,
+                                                 apparmor_active=False, load_skipped=None, weakened=[]))
         self.mode = self.p['mode']
-        self.result = dict(changed=False, profiles=[], skipped_profiles=[], parser_calls=0, apparmor_active=False,
-                           load_skipped=None, weakened=[])
-        self.parser = module.get_bin_path('apparmor_parser')
-
-    def fail(self, msg):
-        self.module.fail_json(msg=msg, **self.result)
+        self.files = aa_task.FileSet(module, self.dir)
+        self.touched = []  # items whose links may have changed
 
     def link(self, sub, path):
         return os.path.join(self.dir, sub, os.path.basename(path))
 
     def plan(self):
-        if not os.path.isdir(self.dir):
-            self.fail('profile_dir %s does not exist or is not a directory' % self.dir)
-        files = aa.profile_files(self.dir)
-        try:
-            paths, dummy = aa.resolve(self.p['profiles'], files, self.dir)
-        except aa.ProfileError as exc:
-            self.fail('%s; nothing was changed' % to_native(exc))
+        paths, files = self.resolve(self.p['profiles'])
         active = aa.enabled()
         self.result['apparmor_active'] = active
         loaded = aa.read_kernel_profiles() if active else {}
@@ -313,8 +303,9 @@ class Runner(object):
             item['unload'] = False
             live_differs = any(loaded.get(n) != aa.KERNEL_MODE[self.mode] for n in item['targets'])
             item['load'] = active and (item['new_text'] != text or disabled or forced or live_differs)
-        if item['new_text'] != text and os.path.islink(path):
-            self.fail('%s is a symlink; refusing to rewrite a profile through a link; nothing was changed' % path)
+        if item['new_text'] != text and (os.path.islink(path) or not os.path.isfile(path)):
+            self.fail('%s is a symlink or not a regular file; refusing to rewrite a profile through a link; nothing '
+                      'was changed' % path)
         item['changed'] = (item['new_text'] != text or item['load'] or item['unload']
                            or disabled != (self.mode == 'disabled')
                            or (forced and self.mode in ('enforce', 'kill')))
@@ -346,30 +337,11 @@ class Runner(object):
         todo = [i for i in items if i['new_text'] != i['text']]
         if not todo:
             return
-        self.need_parser()
-        tmpdir = tempfile.mkdtemp(prefix='confine-aa-')
-        try:
-            argv = [self.parser, '-Q', '-K', '--base', self.dir]
-            mapping = {}
-            for item in todo:
-                tmp = os.path.join(tmpdir, os.path.basename(item['path']))
-                with open(tmp, 'wb') as f:
-                    f.write(item['new_text'].encode('utf-8', 'surrogateescape'))
-                mapping[tmp] = item['path']
-                argv.append(tmp)
-            self.result['parser_calls'] += 1
-            rc, out, err = self.module.run_command(argv)
-            if rc != 0:
-                msg = aa.parser_message(err or out)
-                for tmp, real in mapping.items():
-                    msg = msg.replace(tmp, real)
-                self.fail('the new profile text does not compile; nothing was changed. apparmor_parser said: %s' % msg)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-    def need_parser(self):
-        if not self.parser:
-            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
+        self.result['parser_calls'] += 1
+        self.compile_copies(
+            lambda tmpdir: [(os.path.join(tmpdir, os.path.basename(i['path'])), i['path'], i['new_text'], True)
+                            for i in todo],
+            'the new profile text does not compile; nothing was changed. apparmor_parser said: ')
 
     def compile_written(self, changed):
         """apparmor_parser -Q over the rewritten files, in one call, before anything is loaded. With AppArmor active
@@ -382,34 +354,38 @@ class Runner(object):
         self.result['parser_calls'] += 1
         rc, out, err = self.module.run_command(argv)
         if rc != 0:
-            self.restore(changed)
-            self.fail('the new profile text does not compile; the files were restored and nothing was loaded. '
-                      'apparmor_parser said: %s' % aa.parser_message(err or out))
+            self.fail('the new profile text does not compile; %s and nothing was loaded. apparmor_parser said: %s'
+                      % (self.restored(), aa.parser_message(err or out)))
 
     def apply(self, items):
+        """Write, compile, load: all or nothing. Whatever interrupts it (an OSError, any other exception, an
+        interrupt), every file written so far and every link changed is put back before the error is reported."""
         changed = [i for i in items if i['changed']]
         if any(i['new_text'] != i['text'] for i in changed):
             self.need_parser()
-        done = []
         try:
             for item in changed:
+                self.touched.append(item)  # before anything of it changes
                 if item['new_text'] != item['text']:
-                    _files.write_atomic(self.module, item['path'], item['new_text'])
-                done.append(item)
+                    self.files.write(item['path'], item['new_text'])
                 self.set_links(item)
                 _files.fault_point('aa:between-files')
             self.compile_written(changed)  # every changed item is written by now
             _files.fault_point('aa:before-load')
             self.load(changed)
-        except (IOError, OSError) as exc:
-            self.restore(done)
-            self.fail('could not apply the profile changes (%s); the files were restored' % to_native(exc))
+        except BaseException as exc:
+            restored = self.restored()  # nothing left to do when fail() restored them already
+            if self.reported or not isinstance(exc, Exception):
+                raise  # reported by fail(), an interrupt, or fail_json from atomic_move: the files are back
+            self.fail('could not apply the profile changes (%s: %s); %s and nothing was loaded'
+                      % (type(exc).__name__, to_native(exc), restored))
 
     def set_links(self, item):
         disable = self.link('disable', item['path'])
         if self.mode == 'disabled' and not os.path.lexists(disable):
             if not os.path.isdir(os.path.dirname(disable)):
                 os.makedirs(os.path.dirname(disable))
+                self.files.dirs.append(os.path.dirname(disable))
             os.symlink(item['path'], disable)
         if self.mode != 'disabled' and os.path.lexists(disable):
             os.unlink(disable)
@@ -417,18 +393,29 @@ class Runner(object):
         if self.mode in ('enforce', 'kill') and os.path.lexists(force):
             os.unlink(force)
 
-    def restore(self, done):
-        for item in done:
-            if item['new_text'] != item['text']:
-                _files.write_atomic(self.module, item['path'], item['text'])
-            disable = self.link('disable', item['path'])
-            if item['disabled'] and not os.path.lexists(disable):
-                os.symlink(item['path'], disable)
-            if not item['disabled'] and os.path.lexists(disable):
-                os.unlink(disable)
-            force = self.link('force-complain', item['path'])
-            if item['forced'] and not os.path.lexists(force):
-                os.symlink(item['path'], force)
+    def restore_links(self, item):
+        disable = self.link('disable', item['path'])
+        if item['disabled'] and not os.path.lexists(disable):
+            os.symlink(item['path'], disable)
+        if not item['disabled'] and os.path.lexists(disable):
+            os.unlink(disable)
+        force = self.link('force-complain', item['path'])
+        if item['forced'] and not os.path.lexists(force):
+            os.symlink(item['path'], force)
+
+    def restored(self):
+        """Put back every file written and every link changed; 'the files were restored', or what could not be."""
+        errors = []
+        for item in reversed(self.touched):
+            try:
+                self.restore_links(item)
+            except Exception as exc:  # pylint: disable=broad-except  # every item is tried; errors are reported
+                errors.append('%s: %s' % (item['path'], to_native(exc)))
+        self.touched = []
+        errors.extend(self.files.rollback())
+        if errors:
+            return 'restoring failed for %s' % '; '.join(errors)
+        return 'the files were restored'
 
     def load(self, changed):
         to_load = [i['path'] for i in changed if i['load']]
@@ -436,20 +423,18 @@ class Runner(object):
         for flag, paths in (('-r', to_load), ('-R', to_unload)):
             if not paths:
                 continue
-            if not self.parser:
-                raise IOError('apparmor_parser not found')
+            self.need_parser()
             self.result['parser_calls'] += 1
             argv = [self.parser, flag, '--base', self.dir] + (['-W'] if flag == '-r' else []) + paths
             rc, out, err = self.module.run_command(argv)
             if rc != 0:
-                self.restore(changed)
+                restored = self.restored()
                 if flag == '-r':
                     # Put the previous texts back into the kernel for profiles that were loaded before.
                     again = [i['path'] for i in changed if i['before']['loaded_mode'] not in (None, 'unloaded')]
                     if again:
                         self.module.run_command([self.parser, '-r', '--base', self.dir] + again)
-                self.fail('apparmor_parser %s failed; the files were restored. It said: %s'
-                          % (flag, (err or out).strip()))
+                self.fail('apparmor_parser %s failed; %s. It said: %s' % (flag, restored, (err or out).strip()))
 
     def verify(self, items):
         if not self.result['apparmor_active']:

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import apparmor_profile_mode as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor_task as aa_task
 
 # Stands in for apparmor_parser: logs its argv; -N lists what the module's reader reads with includes, and fails on
 # a file holding "unparsable"; -Q fails on a file holding "bogus"; -r writes the kernel's list
@@ -313,3 +314,121 @@ def test_includes_it_cannot_read_as_the_parser_does_are_refused(lab, run_module,
     assert res['failed'] and named in res['msg'] and str(lab['pdir'] / 'pidgin') in res['msg'], res
     assert 'nothing was changed' in res['msg'] and calls(lab, names=True) == []
     assert (lab['pdir'] / 'pidgin').read_text() == before
+
+
+# ------------------------------------------------------------------ all or nothing, whatever the exception
+
+def snapshot(lab):
+    """Every file and link under the profile dir, byte for byte (links by their target)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(lab['dir']):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                out[path] = 'link -> ' + os.readlink(path)
+            elif os.path.isfile(path):
+                with open(path, 'rb') as f:
+                    out[path] = f.read()
+            else:
+                out[path] = 'dir'
+    return out
+
+
+class Interrupt(BaseException):
+    """Stands for KeyboardInterrupt or another BaseException that is not an Exception."""
+
+
+def three_files(lab):
+    write(lab, 'three', 'profile three /usr/bin/three flags=(complain) {\n}\n',
+          'one (complain)\ntwo (complain)\nthree (complain)\n')
+    return dict(profiles=['one', 'two', 'three'], mode='enforce', profile_dir=lab['dir'])
+
+
+@pytest.mark.parametrize('error', [ValueError('bad value'), OSError(28, 'No space left on device'),
+                                   Interrupt('interrupted')], ids=['ValueError', 'OSError', 'BaseException'])
+@pytest.mark.parametrize('failing', [0, 1, 2])
+def test_a_write_that_fails_on_any_file_restores_every_file(lab, run_module, monkeypatch, error, failing):
+    args = three_files(lab)
+    before = snapshot(lab)
+    real = aa_task.write_nofollow
+    seen = []
+
+    def flaky(module, path, text, root, mode=0o644):
+        seen.append(path)
+        if len(seen) == failing + 1:
+            raise error
+        return real(module, path, text, root, mode)
+    monkeypatch.setattr(aa_task, 'write_nofollow', flaky)
+    if isinstance(error, Exception):
+        res = run_module(mod.main, args)
+        assert res['failed'] and type(error).__name__ in res['msg'] and 'the files were restored' in res['msg'], res
+    else:
+        with pytest.raises(Interrupt):
+            run_module(mod.main, args)
+    assert snapshot(lab) == before  # every file byte-identical, no temp file left
+    assert calls(lab) == []  # nothing compiled, nothing loaded
+    assert len(seen) == failing + 1 + failing  # the files written before were written back
+
+
+@pytest.mark.parametrize('error', [ValueError('odd'), Interrupt('interrupted')], ids=['ValueError', 'BaseException'])
+def test_an_exception_after_the_writes_restores_files_and_links_and_loads_nothing(lab, run_module, monkeypatch, error):
+    args = dict(three_files(lab), mode='disabled', allow_weaken=True)
+    (lab['pdir'] / 'force-complain').mkdir()
+    os.symlink(str(lab['pdir'] / 'two'), str(lab['pdir'] / 'force-complain' / 'two'))
+    before = snapshot(lab)
+    real = mod.Runner.load
+
+    def broken(self, changed):
+        raise error
+    monkeypatch.setattr(mod.Runner, 'load', broken)
+    if isinstance(error, Exception):
+        res = run_module(mod.main, args)
+        assert res['failed'] and 'the files were restored' in res['msg'] and 'nothing was loaded' in res['msg']
+    else:
+        with pytest.raises(Interrupt):
+            run_module(mod.main, args)
+    assert snapshot(lab) == before and not (lab['pdir'] / 'disable').exists()
+    monkeypatch.setattr(mod.Runner, 'load', real)
+    assert lab['kernel'].read_text() == 'one (complain)\ntwo (complain)\nthree (complain)\n'
+
+
+def test_a_profile_swapped_for_a_symlink_before_the_write_is_not_written_through(lab, run_module, monkeypatch,
+                                                                                 tmp_path):
+    outside = tmp_path / 'outside'
+    outside.write_text('profile one /usr/bin/one flags=(complain) {\n}\n')
+    real = mod.Runner.plan
+
+    def plan_then_swap(self):
+        items = real(self)
+        os.unlink(str(lab['pdir'] / 'two'))
+        os.symlink(str(outside), str(lab['pdir'] / 'two'))  # after it was read, before it is written
+        return items
+    monkeypatch.setattr(mod.Runner, 'plan', plan_then_swap)
+    one = (lab['pdir'] / 'one').read_text()
+    res = run_module(mod.main, dict(profiles=['one', 'two'], mode='enforce', profile_dir=lab['dir']))
+    assert res['failed'] and 'symlink' in res['msg'] and 'the files were restored' in res['msg'], res
+    assert outside.read_text() == 'profile one /usr/bin/one flags=(complain) {\n}\n'
+    assert (lab['pdir'] / 'one').read_text() == one and calls(lab) == []
+
+
+def test_a_fifo_or_device_named_as_a_profile_is_refused_without_hanging(lab, run_module):
+    os.mkfifo(str(lab['pdir'] / 'fifo'))
+    for ref in (str(lab['pdir'] / 'fifo'), 'fifo', '/dev/null'):
+        res = run_module(mod.main, dict(profiles=[ref], mode='enforce', profile_dir=lab['dir']))
+        assert res['failed'] and repr(ref) in res['msg'] and 'nothing was changed' in res['msg'], res
+
+
+# ------------------------------------------------------------------ control characters at the module boundary
+
+@pytest.mark.parametrize('option, value', [
+    ('profiles', ['one\nprofile evil']), ('profiles', ['one', 'tw\x00o']), ('profiles', ['\x1b[31mone']),
+    ('profile_dir', '/etc/apparmor.d\n'), ('profile_dir', '/etc/appar\x00mor.d'),
+])
+def test_control_characters_in_string_options_are_refused_naming_the_value(lab, run_module, option, value):
+    before = snapshot(lab)
+    args = dict(profiles=['one'], mode='enforce', profile_dir=lab['dir'])
+    args[option] = value
+    res = run_module(mod.main, args)
+    bad = [v for v in (value if isinstance(value, list) else [value]) if any(ord(c) < 32 for c in v)][0]
+    assert res['failed'] and '%s %r' % (option, bad) in res['msg'] and 'nothing was changed' in res['msg'], res
+    assert snapshot(lab) == before and calls(lab, names=True) == []
