@@ -1004,9 +1004,8 @@ def profile_files(profile_dir):
         if not os.path.isfile(path):
             continue
         try:
-            with open(path, 'rb') as f:
-                text = f.read().decode('utf-8', 'surrogateescape')
-        except (IOError, OSError):
+            text = read_regular(path, 'profile file')  # never blocks: swapped for a FIFO since isfile, it is skipped
+        except ProfileError:
             continue
         try:
             if headers(text):

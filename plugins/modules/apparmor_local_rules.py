@@ -20,7 +20,11 @@ description:
     of the old one; a rule the parser rejects fails the task naming the parser's message, and nothing changes.
   - Then the local file is replaced atomically and the profile is reloaded in one C(apparmor_parser -r) call,
     keeping the mode it is loaded in (a profile in complain stays in complain). If the reload fails, the old local
-    text is put back.
+    text is put back; so it is on any other error or interrupt.
+  - The local include is never read or written through a symlink, and a C(local/) directory that is a symlink is
+    refused; the file is checked again just before it is replaced, after C(apparmor_parser) ran. A FIFO or device
+    in its place is refused without being opened. A string option (a rule included) holding a newline, NUL or other
+    control character is refused naming it, so a rule cannot inject a second one.
   - This is the I(refine) step of tuning (complain, exercise, refine, enforce); the C(playbooks/tune.yml) playbook
     drives the whole loop, taking the rules from M(confine.lsm.lsm_denials_info)'s suggestions.
 author:

@@ -49,7 +49,11 @@ description:
   - With O(mode=enforce), profiles and hats in C(kill) mode (stronger than enforce) are left as they are and listed
     in RV(skipped_profiles), so a list of profiles to enforce never fails on one already stronger; with
     O(allow_weaken=true) they are switched to enforce, a lowering listed in RV(weakened).
-  - A reference that matches no profile is an error (C(aa-enforce) exits 0 there).
+  - A reference that matches no profile is an error (C(aa-enforce) exits 0 there). A string option holding a
+    newline, NUL or other control character is refused naming it, before anything is read.
+  - Files are written by a temporary file and a rename in their own directory, never through a symlink (a profile
+    swapped for one before the write is refused). Whatever interrupts a change of several files, every file and
+    link already changed is put back and nothing is loaded.
   - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
     loading is reported as skipped.
 author:
