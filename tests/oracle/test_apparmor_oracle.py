@@ -487,8 +487,8 @@ def check_includes(base_dir, text, wanted, keep):
         wanted, sorted(read_back), want, new)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(include_tree(), include_text(), st.sampled_from(['enforce', 'complain', 'kill']),
        st.sampled_from([(), aa.UNCONFINED_MODES]))
 def test_includes_read_as_apparmor_parser_does(inc_base, files, text, wanted, keep):
