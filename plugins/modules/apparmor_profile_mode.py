@@ -341,6 +341,7 @@ class Runner(aa_task.Task):
         todo = [i for i in items if i['new_text'] != i['text']]
         if not todo:
             return
+        self.need_parser()
         self.result['parser_calls'] += 1
         self.compile_copies(
             lambda tmpdir: [(os.path.join(tmpdir, os.path.basename(i['path'])), i['path'], i['new_text'], True)
