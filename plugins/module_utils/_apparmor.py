@@ -15,6 +15,7 @@ import fnmatch
 import json
 import os
 import re
+import stat
 
 PROFILE_DIR = '/etc/apparmor.d'
 KERNEL_PROFILES = '/sys/kernel/security/apparmor/profiles'
@@ -146,13 +147,27 @@ _RULE_KEYWORDS = ('network', 'mount', 'remount', 'umount', 'dbus', 'signal', 'pt
                   'rlimit', 'userns', 'mqueue', 'io_uring')
 
 
-class _Reader(object):
+MAX_INCLUDE_DEPTH = 32
 
-    def __init__(self, text):
+
+def _where(header):
+    return 'line %d%s' % (header['lineno'], ' of %s' % header['source'] if header.get('source') else '')
+
+
+class _Reader(object):
+    """Reads one text. With an opener (see include_opener), its includes are read where they stand, as the parser
+    reads them: the included texts share the reader's state (profiles found, open blocks, names seen)."""
+
+    def __init__(self, text, source=None, opener=None, state=None):
         self.text = text
         self.n = len(text)
         self.pos = 0
         self.newlines = [m.start() for m in re.finditer('\n', text)]
+        self.source = source  # None: the file itself; else the included file
+        self.opener = opener
+        # scopes: the include files already read in each open profile (the parser reads a file once per profile)
+        self.state = state if state is not None else {'profiles': [], 'stack': [], 'seen': {}, 'scopes': [set()],
+                                                      'depth': 0}
 
     def line_of(self, pos):
         return bisect.bisect_left(self.newlines, pos) + 1
@@ -216,6 +231,34 @@ class _Reader(object):
         if not target:
             self.fail('an include without a file name')
         self.pos = target.end()
+        if self.opener:
+            self.follow(target.group(), 'exists' in m.group(), m.start())
+
+    def follow(self, target, if_exists, at):
+        """Read the file(s) an include names where the include stands."""
+        state = self.state
+        try:
+            found = self.opener(target, if_exists)
+        except ProfileError as exc:
+            self.fail(str(exc), at)
+        depth = len(state['stack'])
+        for key, path, text in found:
+            if key in state['scopes'][-1]:
+                continue  # apparmor_parser reads a file once per profile (and once at the top level)
+            state['scopes'][-1].add(key)
+            if state['depth'] >= MAX_INCLUDE_DEPTH:
+                self.fail('includes nested more than %d deep (a loop?): confine.lsm does not read them'
+                          % MAX_INCLUDE_DEPTH, at)
+            state['depth'] += 1
+            try:
+                _Reader(text, path, self.opener, state).statements()
+            except ProfileError as exc:
+                self.fail('in %s %s' % (path, exc), at)
+            finally:
+                state['depth'] -= 1
+            if len(state['stack']) != depth:
+                self.fail('the included file %s opens or closes a block it does not close or open: confine.lsm does '
+                          'not read it' % path, at)
 
     def quoted(self):
         m = _QUOTED.match(self.text, self.pos)
@@ -249,15 +292,27 @@ class _Reader(object):
     # ---- the file
 
     def read(self):
-        profiles, stack, seen = [], [], {}
+        self.statements()
+        stack = self.state['stack']
+        if stack:
+            inside = [p for p in stack if p]
+            self.fail('the file ends before the block of %s is closed' % (inside[-1]['fullname'] if inside else 'a rule'),
+                      self.n)
+        return self.state['profiles']
+
+    def statements(self):
+        """Every statement up to the end of this text."""
+        state = self.state
+        profiles, stack, seen = state['profiles'], state['stack'], state['seen']
         while True:
             self.gap(includes=True)
             if self.pos >= self.n:
-                break
+                return
             if self.at() == '}':
                 if not stack:
                     self.fail('a } that closes nothing')
-                stack.pop()
+                if stack.pop() is not None:
+                    state['scopes'].pop()
                 self.pos += 1
                 continue
             start = self.header_start(len(stack))
@@ -267,11 +322,13 @@ class _Reader(object):
                               'not read it')
                 prof = self.header(start, stack[-1] if stack else None)
                 if prof['fullname'] in seen:
-                    self.fail('profile %s is defined twice (lines %d and %d): apparmor_parser rejects the file' % (
-                        prof['fullname'], seen[prof['fullname']]['lineno'], prof['lineno']), start[1])
+                    first = seen[prof['fullname']]
+                    self.fail('profile %s is defined twice (%s and %s): apparmor_parser rejects the file' % (
+                        prof['fullname'], _where(first), _where(prof)), start[1])
                 seen[prof['fullname']] = prof
                 profiles.append(prof)
                 stack.append(prof)
+                state['scopes'].append(set())
                 continue
             if not stack:
                 if profiles:
@@ -279,11 +336,6 @@ class _Reader(object):
                 self.preamble()
             elif self.rule() == 'block':
                 stack.append(None)
-        if stack:
-            inside = [p for p in stack if p]
-            self.fail('the file ends before the block of %s is closed' % (inside[-1]['fullname'] if inside else 'a rule'),
-                      self.n)
-        return profiles
 
     def header_start(self, depth):
         """(keyword, position, name position) when a profile or hat header begins at pos, else None."""
@@ -379,7 +431,7 @@ class _Reader(object):
                 'depth': parent['depth'] + 1 if parent else 0, 'keyword': keyword,
                 'attach': attach if (attach or keyword) else name, 'flags': values, 'mode': mode,
                 'line': self.line_of(head_pos) - 1, 'lineno': self.line_of(head_pos), 'start': head_pos,
-                'open': open_at, 'clause': clause, 'insert_at': insert_at}
+                'open': open_at, 'clause': clause, 'insert_at': insert_at, 'source': self.source}
 
     def flags_clause(self):
         start = self.pos
@@ -568,6 +620,9 @@ class _Reader(object):
                     self.fail('"%s" inside a rule (apparmor_parser rejects it)' % word)
                 self.pos = m.end()
                 if word == 'include' and self.at() in (' ', '\t'):
+                    if self.opener:
+                        self.fail('an include inside a rule (after %s): confine.lsm does not read it'
+                                  % self.text[start:m.start()].strip())
                     self.pos = m.start()
                     self.include()
                     continue
@@ -694,6 +749,92 @@ def headers(text):
         raise
     _CACHE[text] = found
     return found
+
+
+# apparmor_parser skips these names when it reads a directory (libapparmor's _aa_is_blacklisted): dot files, README
+# and packaging or backup leftovers.
+PARSER_SKIPS = ('.dpkg-new', '.dpkg-old', '.dpkg-dist', '.dpkg-bak', '.dpkg-remove', '.pacsave', '.pacnew', '.rpmnew',
+                '.rpmsave', '.orig', '.rej', '~')
+
+
+def parser_skips(name):
+    """True for a directory entry apparmor_parser does not read."""
+    return not name or name.startswith('.') or name == 'README' or name.endswith(PARSER_SKIPS)
+
+
+def read_regular(path, what='file'):
+    """The text of a regular file, opened without blocking and without following a final symlink when nofollow:
+    a FIFO, a device or a socket is refused (ProfileError), never opened for reading in a way that could hang."""
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0)
+    try:
+        fd = os.open(path, flags)
+    except (IOError, OSError) as exc:
+        raise ProfileError('cannot read the %s %s: %s' % (what, path, exc.strerror or exc))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ProfileError('the %s %s is not a regular file (a FIFO, a device or a socket): confine.lsm does not '
+                               'read it' % (what, path))
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b''.join(chunks).decode('utf-8', 'surrogateescape')
+
+
+def include_opener(base):
+    """The include resolver of a reader that follows includes as apparmor_parser does with --base base and no -I:
+    <name> is base/name (base is the parser's only search directory), "/path" and /path are that path, a directory
+    is every regular file in it (sorted, without the names the parser skips, not recursing). It returns [(the key
+    the parser remembers the file by, path, text)] and [] for a missing 'include if exists'; it raises ProfileError
+    where the parser would fail or could hang (a missing file, a FIFO or device) and for a relative quoted path,
+    which the parser resolves from its working directory."""
+    base = base.rstrip('/') or '/'
+
+    def opener(target, if_exists):
+        if target.startswith('<'):
+            name = unquote(target[1:-1])
+            path = '%s/%s' % (base, name)
+        else:
+            path = unquote(target)
+            if not path.startswith('/'):
+                raise ProfileError('include %s names a relative path: apparmor_parser resolves it from its working '
+                                   'directory, so confine.lsm does not read it (write <%s> or an absolute path)'
+                                   % (target, path))
+        if any(c in path for c in '\x00\n\r'):
+            raise ProfileError('include %r names a path with a control character' % target)
+        try:
+            info = os.stat(path)
+        except (IOError, OSError):
+            if if_exists:
+                return []
+            raise ProfileError('include %s: %s does not exist (apparmor_parser rejects the file)' % (target, path))
+        if stat.S_ISDIR(info.st_mode):
+            found = []
+            for entry in sorted(os.listdir(path)):
+                full = '%s/%s' % (path, entry)
+                if parser_skips(entry):
+                    continue
+                try:
+                    if not stat.S_ISREG(os.stat(full).st_mode):
+                        continue  # the parser reads the regular files of a directory only
+                except (IOError, OSError):
+                    continue
+                found.append((full, full, read_regular(full, 'included file')))
+            return found
+        return [(path, path, read_regular(path, 'included file'))]
+    return opener
+
+
+def read_profiles(text, base):
+    """Every profile and hat apparmor_parser sees in a profile file whose text is text, with --base base: those of
+    the file itself (source None, as headers() returns them) and those its includes define (source: the included
+    file), in reading order. Raises ProfileError where the file or an included one cannot be read as the parser
+    reads it. Not cached: included files may change."""
+    return _Reader(text, None, include_opener(base)).read()
 
 
 def top_profiles(text):
@@ -863,9 +1004,8 @@ def profile_files(profile_dir):
         if not os.path.isfile(path):
             continue
         try:
-            with open(path, 'rb') as f:
-                text = f.read().decode('utf-8', 'surrogateescape')
-        except (IOError, OSError):
+            text = read_regular(path, 'profile file')  # never blocks: swapped for a FIFO since isfile, it is skipped
+        except ProfileError:
             continue
         try:
             if headers(text):

@@ -20,7 +20,11 @@ description:
     of the old one; a rule the parser rejects fails the task naming the parser's message, and nothing changes.
   - Then the local file is replaced atomically and the profile is reloaded in one C(apparmor_parser -r) call,
     keeping the mode it is loaded in (a profile in complain stays in complain). If the reload fails, the old local
-    text is put back.
+    text is put back; so it is on any other error or interrupt.
+  - The local include is never read or written through a symlink, and a C(local/) directory that is a symlink is
+    refused; the file is checked again just before it is replaced, after C(apparmor_parser) ran. A FIFO or device
+    in its place is refused without being opened. A string option (a rule included) holding a newline, NUL or other
+    control character is refused naming it, so a rule cannot inject a second one.
   - This is the I(refine) step of tuning (complain, exercise, refine, enforce); the C(playbooks/tune.yml) playbook
     drives the whole loop, taking the rules from M(confine.lsm.lsm_denials_info)'s suggestions.
 author:
@@ -127,40 +131,32 @@ reloaded:
 '''
 
 import os
-import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
-from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor_task as aa_task
 
 
-class LocalRules(object):
+class LocalRules(aa_task.Task):
+
+    STRING_OPTIONS = ('profile', 'rules', 'state', 'profile_dir')
+    TEMP_PREFIX = 'confine-aa-local-'
 
     def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.dir = self.p['profile_dir'].rstrip('/') or '/'
-        self.parser = module.get_bin_path('apparmor_parser')
-        self.result = dict(changed=False, profile_file=None, local_file=None, rules=[], before_rules=[], added=[],
-                           removed=[], loaded_mode=None, reloaded=False)
-
-    def fail(self, msg):
-        self.module.fail_json(msg=msg, **self.result)
+        aa_task.Task.__init__(self, module, dict(changed=False, profile_file=None, local_file=None, rules=[],
+                                                 before_rules=[], added=[], removed=[], loaded_mode=None,
+                                                 reloaded=False))
+        self.local_dir = os.path.join(self.dir, 'local')
+        self.files = aa_task.FileSet(module, self.local_dir)
 
     def locate(self):
-        if not os.path.isdir(self.dir):
-            self.fail('profile_dir %s does not exist or is not a directory' % self.dir)
+        self.check_dir()
         ref = self.p['profile']
         if any(c in ref for c in '*?['):
             self.fail('profile %r is a glob; name one profile' % ref)
-        files = aa.profile_files(self.dir)
-        try:
-            paths, dummy = aa.resolve([ref], files, self.dir)
-        except aa.ProfileError as exc:
-            self.fail('%s; nothing was changed' % to_native(exc))
+        paths, files = self.resolve([ref])
         path = paths[0]
         text = files[path]  # read once, by profile_files
         target, dummy = aa.local_include(text)
@@ -168,10 +164,12 @@ class LocalRules(object):
         if not target:
             self.fail('profile %s (%s) has no local include (include if exists <local/NAME>): confine.lsm does not '
                       'edit packaged profiles; add that line to the profile first' % (ref, path))
-        local_dir = os.path.realpath(os.path.join(self.dir, 'local'))
         local = os.path.join(self.dir, target)
-        if not os.path.realpath(local).startswith(local_dir + os.sep):
-            self.fail('the local include %s of %s points outside %s' % (target, path, local_dir))
+        if os.path.islink(self.local_dir):
+            self.fail('%s is a symlink; refusing to write local includes through a link' % self.local_dir)
+        real_local_dir = os.path.realpath(self.local_dir)
+        if not os.path.realpath(local).startswith(real_local_dir + os.sep):
+            self.fail('the local include %s of %s points outside %s' % (target, path, real_local_dir))
         if os.path.islink(local):
             self.fail('%s is a symlink; refusing to rewrite a local include through a link' % local)
         self.result['local_file'] = local
@@ -192,46 +190,63 @@ class LocalRules(object):
 
     def compile(self, path, text, new_local):
         """Compile the profile with new_local in place of its local include, from a temp copy."""
-        if not self.parser:
-            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
-        tmpdir = tempfile.mkdtemp(prefix='confine-aa-local-')
-        try:
-            tmp_local = os.path.join(tmpdir, 'local')
-            with open(tmp_local, 'wb') as f:
-                f.write(new_local.encode('utf-8', 'surrogateescape'))
-            dummy, match = aa.local_include(text)
-            copy = text[:match.start()] + 'include "%s"' % tmp_local + text[match.end():]
-            tmp_profile = os.path.join(tmpdir, os.path.basename(path))
-            with open(tmp_profile, 'wb') as f:
-                f.write(copy.encode('utf-8', 'surrogateescape'))
-            rc, out, err = self.module.run_command([self.parser, '-Q', '-K', '--base', self.dir, tmp_profile])
-            if rc != 0:
-                msg = aa.parser_message(err or out).replace(tmp_profile, path).replace(tmp_local, self.result['local_file'])
-                self.fail('the profile does not compile with these rules; nothing was changed. apparmor_parser '
-                          'said: %s' % msg)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+        dummy, match = aa.local_include(text)
 
-    def reload(self, path, text, old_local, local):
+        def layout(tmpdir):
+            tmp_local = os.path.join(tmpdir, 'local')
+            copy = text[:match.start()] + 'include "%s"' % tmp_local + text[match.end():]
+            return [(tmp_local, self.result['local_file'], new_local, False),
+                    (os.path.join(tmpdir, os.path.basename(path)), path, copy, True)]
+        self.compile_copies(layout, 'the profile does not compile with these rules; nothing was changed. '
+                                    'apparmor_parser said: ')
+
+    def reload_argv(self, text):
         argv = [self.parser, '-r', '-W', '--base', self.dir]
         if self.result['loaded_mode'] == 'complain' and aa.file_mode(text) != 'complain':
             argv.append('-C')  # loaded in complain by aa-complain or force-complain: keep it so
-        rc, out, err = self.module.run_command(argv + [path])
-        if rc != 0:
-            if old_local is None:
-                os.unlink(local)
-            else:
-                _files.write_atomic(self.module, local, old_local)
-            self.module.run_command(argv + [path])
-            self.fail('apparmor_parser -r failed; the old local include was put back. It said: %s'
-                      % (err or out).strip())
+        return argv
+
+    def write_and_reload(self, path, text, local, new_local):
+        """Write the local include (never through a link, re-checked after the parser ran) and reload: all or
+        nothing. Whatever interrupts it, the old local text is put back (and reloaded) before the error is
+        reported."""
+        try:
+            self.files.write(local, new_local)
+            if self.result['reloaded']:
+                rc, out, err = self.module.run_command(self.reload_argv(text) + [path])
+                if rc != 0:
+                    restored = self.restore(path, text)
+                    self.fail('apparmor_parser -r failed; %s. It said: %s' % (restored, (err or out).strip()))
+        except BaseException as exc:
+            restored = self.restore(path, text)  # nothing left to do when fail() restored it already
+            if self.reported or not isinstance(exc, Exception):
+                raise
+            self.fail('could not apply the new local include %s (%s: %s); %s%s' % (
+                local, type(exc).__name__, to_native(exc), restored,
+                ', so nothing was changed' if restored == 'the old local include was put back' else ''))
+
+    def restore(self, path, text):
+        """Put the old local text back and, when it was reloaded, reload it; what was done, as text."""
+        if not self.files.old:
+            return 'the old local include was put back'
+        errors = self.files.rollback()
+        done = ('putting the old local include back failed: %s' % '; '.join(errors) if errors
+                else 'the old local include was put back')
+        if self.result['reloaded']:
+            try:
+                rc, out, err = self.module.run_command(self.reload_argv(text) + [path])
+                if rc != 0:
+                    done += ' (reloading it failed too: %s)' % (err or out).strip()
+            except Exception as exc:  # pylint: disable=broad-except  # the file is back; say what the reload did
+                done += ' (reloading it failed too: %s)' % to_native(exc)
+        return done
 
     def run(self):
         path, text, local = self.locate()
         try:
-            old_local = _files.read_text(local)
-        except (IOError, OSError) as exc:
-            self.fail('cannot read %s: %s' % (local, to_native(exc)))
+            old_local = aa_task.read_regular_or_none(local)
+        except (IOError, OSError, aa.ProfileError) as exc:
+            self.fail('cannot read %s: %s; nothing was changed' % (local, to_native(exc)))
         before = aa.block_rules(old_local)
         rules = self.wanted(before)
         new_local = aa.set_block(old_local or '', rules)
@@ -249,14 +264,7 @@ class LocalRules(object):
         self.result['reloaded'] = bool(changed and self.p['reload'] and active
                                        and self.result['loaded_mode'] not in (None, 'unloaded'))
         if changed and not self.module.check_mode:
-            try:
-                if not os.path.isdir(os.path.dirname(local)):
-                    os.makedirs(os.path.dirname(local), 0o755)
-                _files.write_atomic(self.module, local, new_local)
-            except (IOError, OSError) as exc:
-                self.fail('cannot write %s: %s (nothing was changed)' % (local, to_native(exc)))
-            if self.result['reloaded']:
-                self.reload(path, text, old_local, local)
+            self.write_and_reload(path, text, local, new_local)
         self.result['changed'] = changed
         if changed and self.module._diff:
             self.result['diff'] = dict(before_header=local, after_header=local, before=old_local or '',

@@ -23,6 +23,14 @@ description:
     child profiles are profiles of their own (the kernel names them C(parent//name)). A file that cannot be read
     that way, or that the parser would reject (an unknown flag, two modes, C(flags=) without parentheses, a duplicate
     profile, ...), is refused with its path and line and nothing is changed; the module never guesses a mode.
+  - Includes are followed as C(apparmor_parser) follows them (C(<name>) under O(profile_dir), absolute paths,
+    directories, once per profile), so profiles that included files define (C(abstractions/ubuntu-helpers) defines
+    C(sanitized_helper), which the kernel lists as C(parent//sanitized_helper)) are guarded too. Their modes are
+    set in the included file, which this module does not edit; a mode change lists them in RV(skipped_profiles)
+    and reloads them in the mode they declare (a lowering if they run stronger), and V(disabled) unloads them (a
+    lowering each). The names the parser itself lists (C(apparmor_parser -N)) must be those the module read, or the
+    task fails naming the file; an include it cannot read that way (missing, relative, a FIFO or device, nested
+    without end) is refused.
   - Every changed profile is compiled before anything is loaded, in one C(apparmor_parser -Q -W) call over the
     rewritten files, which also fills the parser's cache; on any error the files are restored, nothing is loaded
     and the parser's message is returned. Then all profiles to (re)load go to one C(apparmor_parser -r) call (or
@@ -41,7 +49,11 @@ description:
   - With O(mode=enforce), profiles and hats in C(kill) mode (stronger than enforce) are left as they are and listed
     in RV(skipped_profiles), so a list of profiles to enforce never fails on one already stronger; with
     O(allow_weaken=true) they are switched to enforce, a lowering listed in RV(weakened).
-  - A reference that matches no profile is an error (C(aa-enforce) exits 0 there).
+  - A reference that matches no profile is an error (C(aa-enforce) exits 0 there). A string option holding a
+    newline, NUL or other control character is refused naming it, before anything is read.
+  - Files are written by a temporary file and a rename in their own directory, never through a symlink (a profile
+    swapped for one before the write is refused). Whatever interrupts a change of several files, every file and
+    link already changed is put back and nothing is loaded.
   - When AppArmor is not active in the kernel (for example in a container), files are managed and compiled and
     loading is reported as skipped.
 author:
@@ -121,7 +133,7 @@ profiles:
       type: str
       returned: always
     names:
-      description: Top-level profile names in the file.
+      description: Top-level profile names in the file (and those its top-level includes define).
       type: list
       elements: str
       returned: always
@@ -142,15 +154,15 @@ profiles:
       type: bool
       returned: always
 skipped_profiles:
-  description: Profiles left alone (O(skip_unconfined), or C(kill) ones under O(mode=enforce)), with the reason;
-    C(names) are full names (C(parent//hat)).
+  description: Profiles left alone (O(skip_unconfined), C(kill) ones under O(mode=enforce), and those an included
+    file defines), with the reason; C(names) are full names (C(parent//hat)).
   returned: always
   type: list
   elements: dict
   sample: [{"file": "/etc/apparmor.d/unconfined-app", "names": ["app"], "reason": "declared flags=(unconfined)"}]
 parser_calls:
-  description: C(apparmor_parser) invocations made (or that would be made in check mode); one to compile, one to
-    load or unload.
+  description: C(apparmor_parser) invocations made (or that would be made in check mode) to compile, load or unload;
+    one to compile, one to load or unload. The C(-N) calls that list the profiles the parser sees are not counted.
   returned: always
   type: int
   sample: 2
@@ -173,63 +185,89 @@ weakened:
 '''
 
 import os
-import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor_task as aa_task
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 
 DOCTRINE = ("confine.lsm never lowers protection by default: tune a profile (complain, exercise, refine, enforce) "
             "instead of switching it off")
 
 
-class Runner(object):
+class Runner(aa_task.Task):
+
+    STRING_OPTIONS = ('profiles', 'mode', 'profile_dir')
 
     def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.dir = self.p['profile_dir'].rstrip('/') or '/'
+        aa_task.Task.__init__(self, module, dict(changed=False, profiles=[], skipped_profiles=[], parser_calls=0,
+                                                 apparmor_active=False, load_skipped=None, weakened=[]))
         self.mode = self.p['mode']
-        self.result = dict(changed=False, profiles=[], skipped_profiles=[], parser_calls=0, apparmor_active=False,
-                           load_skipped=None, weakened=[])
-        self.parser = module.get_bin_path('apparmor_parser')
-
-    def fail(self, msg):
-        self.module.fail_json(msg=msg, **self.result)
+        self.files = aa_task.FileSet(module, self.dir)
+        self.touched = []  # items whose links may have changed
 
     def link(self, sub, path):
         return os.path.join(self.dir, sub, os.path.basename(path))
 
     def plan(self):
-        if not os.path.isdir(self.dir):
-            self.fail('profile_dir %s does not exist or is not a directory' % self.dir)
-        files = aa.profile_files(self.dir)
-        try:
-            paths, dummy = aa.resolve(self.p['profiles'], files, self.dir)
-        except aa.ProfileError as exc:
-            self.fail('%s; nothing was changed' % to_native(exc))
+        paths, files = self.resolve(self.p['profiles'])
         active = aa.enabled()
         self.result['apparmor_active'] = active
         loaded = aa.read_kernel_profiles() if active else {}
         keep = aa.UNCONFINED_MODES if self.p['skip_unconfined'] else ()
         if self.mode == 'enforce' and not self.p['allow_weaken']:
             keep = tuple(keep) + ('kill',)  # stronger than what is asked for: never lowered without the opt-in
+        seen = {}
+        for path in paths:
+            try:
+                seen[path] = aa.read_profiles(files[path], self.dir)
+            except aa.ProfileError as exc:
+                self.fail('%s %s; confine.lsm does not guess the modes of the profiles it cannot read; nothing was '
+                          'changed' % (path, to_native(exc)))
+        self.check_names(paths, seen)
         items = []
         for path in paths:
-            item = self.plan_file(path, files[path], active, loaded, keep)
+            item = self.plan_file(path, files[path], seen[path], active, loaded, keep)
             if item:
                 items.append(item)
         if not active:
             self.result['load_skipped'] = 'AppArmor is not active in the running kernel; files were managed only'
         return items
 
-    def plan_file(self, path, text, active, loaded, keep):
-        """What to do with one profile file; None when every profile in it is left alone (skip_unconfined)."""
-        profiles = aa.headers(text)  # resolve() refused the files it cannot read
-        names = [h['name'] for h in profiles if h['depth'] == 0]
+    def parser_names(self, paths):
+        """(rc, the full names apparmor_parser -N lists for paths, its message)."""
+        rc, out, err = self.module.run_command([self.parser, '-N', '--base', self.dir] + list(paths))
+        return rc, sorted(line for line in (out or '').splitlines() if line.strip()), aa.parser_message(err or out)
+
+    def check_names(self, paths, seen):
+        """The profiles apparmor_parser itself sees in the files (-N, includes followed by the parser) must be those
+        the reader found, or the guard would miss some: a disagreement is refused, naming the file."""
+        if not self.parser or not paths:
+            return  # without the parser the files are managed only, by the reader alone
+        mine = sorted(h['fullname'] for path in paths for h in seen[path])
+        rc, theirs, dummy = self.parser_names(paths)
+        if rc == 0 and theirs == mine:
+            return
+        for path in paths:
+            rc, theirs, msg = self.parser_names([path])
+            if rc != 0:
+                self.fail('%s does not compile; nothing was changed. apparmor_parser -N said: %s' % (path, msg))
+            mine = sorted(h['fullname'] for h in seen[path])
+            if theirs != mine:
+                self.fail('apparmor_parser sees the profiles %s in %s (with its includes), confine.lsm reads %s: it '
+                          'does not guess the modes of profiles it cannot read as the parser does; nothing was '
+                          'changed' % (', '.join(theirs) or 'none', path, ', '.join(mine) or 'none'))
+        self.fail('apparmor_parser -N lists other profiles for %s together than one by one; nothing was changed'
+                  % ', '.join(paths))
+
+    def plan_file(self, path, text, everything, active, loaded, keep):
+        """What to do with one profile file; None when every profile in it is left alone (skip_unconfined).
+        everything: the file's profiles and those its includes define (read_profiles)."""
+        profiles = aa.headers(text)  # the file's own: the ones set_mode can switch
+        included = [h for h in everything if h['source']]
+        names = [h['name'] for h in everything if h['depth'] == 0]
         kept = [h for h in profiles if h['mode'] in keep]
         if kept and (len(kept) == len(profiles) or self.mode != 'disabled'):
             # disabling takes the whole file: a file with other profiles disables its unconfined ones too
@@ -240,14 +278,20 @@ class Runner(object):
                                                          h['mode'] == 'kill' for h in kept) else '')})
             if len(kept) == len(profiles):
                 return None
-        targets = profiles if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]
+        if included and self.mode != 'disabled':
+            for source in sorted(set(h['source'] for h in included)):
+                self.result['skipped_profiles'].append({
+                    'file': path, 'names': [h['fullname'] for h in included if h['source'] == source],
+                    'reason': 'defined in the included file %s: their modes are set there, not in this file '
+                              '(reloaded in them)' % source})
+        targets = everything if self.mode == 'disabled' else [h for h in profiles if h['mode'] not in keep]
         disabled = os.path.lexists(self.link('disable', path))
         forced = os.path.lexists(self.link('force-complain', path))
         before = {'file_mode': 'disabled' if disabled else ('complain' if forced else aa.file_mode(text)),
                   'loaded_mode': aa.loaded_mode(names, loaded) if active else None,
-                  'modes': dict((h['fullname'], h['mode']) for h in profiles)}
+                  'modes': dict((h['fullname'], h['mode']) for h in everything)}
         item = {'path': path, 'names': names, 'text': text, 'before': before, 'disabled': disabled,
-                'forced': forced, 'targets': [h['fullname'] for h in targets if h['depth'] == 0]}
+                'forced': forced, 'targets': [h['fullname'] for h in targets if h['depth'] == 0 and not h['source']]}
         if self.mode == 'disabled':
             item['new_text'] = text
             item['after'] = {'file_mode': 'disabled', 'loaded_mode': 'unloaded' if active else None,
@@ -256,33 +300,40 @@ class Runner(object):
             item['unload'] = active and before['loaded_mode'] != 'unloaded'
         else:
             item['new_text'] = aa.set_mode(text, self.mode, keep)
+            modes = dict(aa.profile_modes(item['new_text']))
+            modes.update((h['fullname'], h['mode']) for h in included)
             item['after'] = {'file_mode': aa.file_mode(item['new_text']), 'loaded_mode': self.mode if active else None,
-                             'modes': dict(aa.profile_modes(item['new_text']))}
+                             'modes': modes}
             item['unload'] = False
             live_differs = any(loaded.get(n) != aa.KERNEL_MODE[self.mode] for n in item['targets'])
             item['load'] = active and (item['new_text'] != text or disabled or forced or live_differs)
-        if item['new_text'] != text and os.path.islink(path):
-            self.fail('%s is a symlink; refusing to rewrite a profile through a link; nothing was changed' % path)
+        if item['new_text'] != text and (os.path.islink(path) or not os.path.isfile(path)):
+            self.fail('%s is a symlink or not a regular file; refusing to rewrite a profile through a link; nothing '
+                      'was changed' % path)
         item['changed'] = (item['new_text'] != text or item['load'] or item['unload']
                            or disabled != (self.mode == 'disabled')
                            or (forced and self.mode in ('enforce', 'kill')))
         if item['changed']:
-            self.result['weakened'].extend(self.lowered(targets, disabled, forced, active, loaded))
+            wanted = [(h, self.mode) for h in targets]
+            if self.mode != 'disabled' and (item['load'] or not active):
+                # the others are (re)loaded in the mode they declare: lowered when they were stronger
+                wanted += [(h, h['mode']) for h in everything if h not in targets]
+            self.result['weakened'].extend(self.lowered(wanted, disabled, forced, active, loaded))
         return item
 
-    def lowered(self, targets, disabled, forced, active, loaded):
-        """'name: before -> after' for each profile and hat whose protection the wanted mode lowers: the mode in
-        effect on disk (disabled by a disable/ link, complain by a force-complain/ link, else the file's flags)
-        and the kernel's live mode are each compared with the wanted one by RANK (kill > enforce > prompt >
-        complain > unconfined, default_allow > disabled, unloaded)."""
+    def lowered(self, wanted, disabled, forced, active, loaded):
+        """'name: before -> after' for each (profile or hat, the mode it gets) that lowers its protection: the mode
+        in effect on disk (disabled by a disable/ link, complain by a force-complain/ link, else its flags) and the
+        kernel's live mode are each compared with the one it gets by RANK (kill > enforce > prompt > complain >
+        unconfined, default_allow > disabled, unloaded)."""
         out = []
-        for h in targets:
+        for h, mode in wanted:
             current = ['disabled' if disabled else ('complain' if forced else h['mode'])]
             if active:
                 current.append(loaded.get(h['fullname'], 'unloaded'))
-            if aa.is_weakening(current, self.mode):
+            if aa.is_weakening(current, mode):
                 shown = [m for i, m in enumerate(current) if m not in current[:i]]  # on disk, then live
-                out.append('%s: %s -> %s' % (h['fullname'], '/'.join(shown), self.mode))
+                out.append('%s: %s -> %s' % (h['fullname'], '/'.join(shown), mode))
         return out
 
     def compile(self, items):
@@ -291,29 +342,11 @@ class Runner(object):
         if not todo:
             return
         self.need_parser()
-        tmpdir = tempfile.mkdtemp(prefix='confine-aa-')
-        try:
-            argv = [self.parser, '-Q', '-K', '--base', self.dir]
-            mapping = {}
-            for item in todo:
-                tmp = os.path.join(tmpdir, os.path.basename(item['path']))
-                with open(tmp, 'wb') as f:
-                    f.write(item['new_text'].encode('utf-8', 'surrogateescape'))
-                mapping[tmp] = item['path']
-                argv.append(tmp)
-            self.result['parser_calls'] += 1
-            rc, out, err = self.module.run_command(argv)
-            if rc != 0:
-                msg = aa.parser_message(err or out)
-                for tmp, real in mapping.items():
-                    msg = msg.replace(tmp, real)
-                self.fail('the new profile text does not compile; nothing was changed. apparmor_parser said: %s' % msg)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-    def need_parser(self):
-        if not self.parser:
-            self.fail('apparmor_parser not found: install the apparmor package; nothing was changed')
+        self.result['parser_calls'] += 1
+        self.compile_copies(
+            lambda tmpdir: [(os.path.join(tmpdir, os.path.basename(i['path'])), i['path'], i['new_text'], True)
+                            for i in todo],
+            'the new profile text does not compile; nothing was changed. apparmor_parser said: ')
 
     def compile_written(self, changed):
         """apparmor_parser -Q over the rewritten files, in one call, before anything is loaded. With AppArmor active
@@ -326,34 +359,38 @@ class Runner(object):
         self.result['parser_calls'] += 1
         rc, out, err = self.module.run_command(argv)
         if rc != 0:
-            self.restore(changed)
-            self.fail('the new profile text does not compile; the files were restored and nothing was loaded. '
-                      'apparmor_parser said: %s' % aa.parser_message(err or out))
+            self.fail('the new profile text does not compile; %s and nothing was loaded. apparmor_parser said: %s'
+                      % (self.restored(), aa.parser_message(err or out)))
 
     def apply(self, items):
+        """Write, compile, load: all or nothing. Whatever interrupts it (an OSError, any other exception, an
+        interrupt), every file written so far and every link changed is put back before the error is reported."""
         changed = [i for i in items if i['changed']]
         if any(i['new_text'] != i['text'] for i in changed):
             self.need_parser()
-        done = []
         try:
             for item in changed:
+                self.touched.append(item)  # before anything of it changes
                 if item['new_text'] != item['text']:
-                    _files.write_atomic(self.module, item['path'], item['new_text'])
-                done.append(item)
+                    self.files.write(item['path'], item['new_text'])
                 self.set_links(item)
                 _files.fault_point('aa:between-files')
             self.compile_written(changed)  # every changed item is written by now
             _files.fault_point('aa:before-load')
             self.load(changed)
-        except (IOError, OSError) as exc:
-            self.restore(done)
-            self.fail('could not apply the profile changes (%s); the files were restored' % to_native(exc))
+        except BaseException as exc:
+            restored = self.restored()  # nothing left to do when fail() restored them already
+            if self.reported or not isinstance(exc, Exception):
+                raise  # reported by fail(), an interrupt, or fail_json from atomic_move: the files are back
+            self.fail('could not apply the profile changes (%s: %s); %s and nothing was loaded'
+                      % (type(exc).__name__, to_native(exc), restored))
 
     def set_links(self, item):
         disable = self.link('disable', item['path'])
         if self.mode == 'disabled' and not os.path.lexists(disable):
             if not os.path.isdir(os.path.dirname(disable)):
                 os.makedirs(os.path.dirname(disable))
+                self.files.dirs.append(os.path.dirname(disable))
             os.symlink(item['path'], disable)
         if self.mode != 'disabled' and os.path.lexists(disable):
             os.unlink(disable)
@@ -361,18 +398,29 @@ class Runner(object):
         if self.mode in ('enforce', 'kill') and os.path.lexists(force):
             os.unlink(force)
 
-    def restore(self, done):
-        for item in done:
-            if item['new_text'] != item['text']:
-                _files.write_atomic(self.module, item['path'], item['text'])
-            disable = self.link('disable', item['path'])
-            if item['disabled'] and not os.path.lexists(disable):
-                os.symlink(item['path'], disable)
-            if not item['disabled'] and os.path.lexists(disable):
-                os.unlink(disable)
-            force = self.link('force-complain', item['path'])
-            if item['forced'] and not os.path.lexists(force):
-                os.symlink(item['path'], force)
+    def restore_links(self, item):
+        disable = self.link('disable', item['path'])
+        if item['disabled'] and not os.path.lexists(disable):
+            os.symlink(item['path'], disable)
+        if not item['disabled'] and os.path.lexists(disable):
+            os.unlink(disable)
+        force = self.link('force-complain', item['path'])
+        if item['forced'] and not os.path.lexists(force):
+            os.symlink(item['path'], force)
+
+    def restored(self):
+        """Put back every file written and every link changed; 'the files were restored', or what could not be."""
+        errors = []
+        for item in reversed(self.touched):
+            try:
+                self.restore_links(item)
+            except Exception as exc:  # pylint: disable=broad-except  # every item is tried; errors are reported
+                errors.append('%s: %s' % (item['path'], to_native(exc)))
+        self.touched = []
+        errors.extend(self.files.rollback())
+        if errors:
+            return 'restoring failed for %s' % '; '.join(errors)
+        return 'the files were restored'
 
     def load(self, changed):
         to_load = [i['path'] for i in changed if i['load']]
@@ -380,20 +428,18 @@ class Runner(object):
         for flag, paths in (('-r', to_load), ('-R', to_unload)):
             if not paths:
                 continue
-            if not self.parser:
-                raise IOError('apparmor_parser not found')
+            self.need_parser()
             self.result['parser_calls'] += 1
             argv = [self.parser, flag, '--base', self.dir] + (['-W'] if flag == '-r' else []) + paths
             rc, out, err = self.module.run_command(argv)
             if rc != 0:
-                self.restore(changed)
+                restored = self.restored()
                 if flag == '-r':
                     # Put the previous texts back into the kernel for profiles that were loaded before.
                     again = [i['path'] for i in changed if i['before']['loaded_mode'] not in (None, 'unloaded')]
                     if again:
                         self.module.run_command([self.parser, '-r', '--base', self.dir] + again)
-                self.fail('apparmor_parser %s failed; the files were restored. It said: %s'
-                          % (flag, (err or out).strip()))
+                self.fail('apparmor_parser %s failed; %s. It said: %s' % (flag, restored, (err or out).strip()))
 
     def verify(self, items):
         if not self.result['apparmor_active']:

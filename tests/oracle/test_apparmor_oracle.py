@@ -16,6 +16,12 @@ apparmor_parser 3.0 does not know AppArmor 4's flags (prompt, default_allow, kil
 For texts with such flags the parser reads a copy in which each is replaced by a 3.0 flag that keeps the same
 conflicts (a mode by a mode the list does not hold yet), and the parser's modes are mapped back.
 
+Texts with includes (test_includes_read_as_apparmor_parser_does): the base dir gets generated tunables (variables,
+nested includes, a directory of them) and abstractions that define child or top-level profiles in every mode, the
+text includes them inside profiles, at the top level, twice, by other spellings, through a directory; the module's
+read_profiles (which follows includes) must list the same full names and modes as the parser, and set_mode's output
+must read back with the asked mode on the file's own profiles and the declared one on the included ones.
+
 The parser is asked twice per text: -N prints the full names, -d the modes (on stderr, in the same order).
 The test fails, not skips, when apparmor_parser is missing: CI installs it (scripts/host-deps.sh, package apparmor).
 """
@@ -371,3 +377,143 @@ CASES = [
 @pytest.mark.parametrize('wanted', ['enforce', 'complain', 'kill'])
 def test_cases(base, text, wanted):
     check_text(base, text, text, {}, False, wanted, ())
+
+
+# ------------------------------------------------------------------ includes
+
+INC_NAMES = st.sampled_from(['helper', 'sanitized_helper', 'h2', 'x'])
+V3_FLAGS = st.lists(st.sampled_from(V3_MODES * 3 + OTHER + ['bogus']), max_size=2)
+
+
+@st.composite
+def included_profile(draw):
+    flags = draw(V3_FLAGS)
+    clause = ' flags=(%s)' % ','.join(flags) if flags else ''
+    rules = ''.join('  %s\n' % r for r in draw(st.lists(RULES, max_size=2)))
+    return 'profile %s%s {\n%s}\n' % (draw(INC_NAMES), clause, rules)
+
+
+@st.composite
+def include_tree(draw):
+    """{relative path: text} for the base dir, and the include lines a profile text can use."""
+    files = {'tunables/global': '@{exe} = /usr/bin/exe /usr/sbin/exe\ninclude <tunables/home>\n'
+                                'include if exists <tunables/global.d>\n',
+             'tunables/home': '@{HOME} = /home/*/ /root/\n',
+             'tunables/global.d/extra': '@{extra} = /opt/extra\n',
+             'tunables/global.d/README': 'not read by the parser {\n'}
+    for i in range(3):
+        body = draw(st.lists(st.one_of(included_profile(), RULES.map(lambda r: r + '\n')), min_size=1, max_size=3))
+        files['abstractions/gen%d' % i] = ''.join(body)
+    files['abstractions/gen.d/one'] = draw(included_profile())
+    files['abstractions/gen.d/two.dpkg-old'] = 'profile skipped {\n}\n'
+    files['abstractions/top'] = draw(included_profile())
+    return files
+
+
+INNER_INCLUDES = st.sampled_from([
+    'include <abstractions/gen0>', 'include <abstractions/gen1>', '#include <abstractions/gen2>',
+    'include <abstractions/gen.d>', 'include if exists <abstractions/nothere>', 'include if exists <abstractions/gen0>',
+    'include "%(base)s/abstractions/gen0"', 'include <abstractions//gen1>', 'include <abstractions/top>'])
+
+
+@st.composite
+def include_text(draw):
+    """A profile file that uses the tree's includes (%(base)s stands for the base dir)."""
+    out = ['include <tunables/global>']
+    if draw(st.booleans()):
+        out.append('include <abstractions/top>')
+    for i, name in enumerate(draw(st.lists(st.sampled_from(['p', 'q', '/usr/bin/r']), min_size=1, max_size=2,
+                                           unique=True))):
+        flags = draw(V3_FLAGS)
+        head = name if name.startswith('/') else 'profile %s' % name
+        if draw(st.booleans()):
+            head += ' @{exe}'
+        head += ' flags=(%s)' % ','.join(flags) if flags else ''
+        out.append(head + ' {')
+        for line in draw(st.lists(st.one_of(INNER_INCLUDES, RULES), max_size=4)):
+            out.append('  ' + line)
+        if draw(st.booleans()):
+            out.append('  ^hat {')
+            out.extend('    ' + line for line in draw(st.lists(INNER_INCLUDES, max_size=2)))
+            out.append('  }')
+        out.append('}')
+        if i == 0 and draw(st.integers(0, 3)) == 0:
+            out.append('include <abstractions/top>')
+    return '\n'.join(out) + '\n'
+
+
+@pytest.fixture(scope='module')
+def inc_base(base):
+    """A base dir of its own for the include texts (abi files too), rewritten for each example."""
+    tmp = tempfile.mkdtemp(prefix='confine-aa-oracle-inc-')
+    if os.path.isdir(os.path.join(base, 'abi')):
+        shutil.copytree(os.path.join(base, 'abi'), os.path.join(tmp, 'abi'))
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_tree(base_dir, files):
+    for sub in ('tunables', 'abstractions'):
+        shutil.rmtree(os.path.join(base_dir, sub), ignore_errors=True)
+    for rel, text in files.items():
+        path = os.path.join(base_dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+
+
+def check_includes(base_dir, text, wanted, keep):
+    try:
+        mine, why = [(h['fullname'], h['mode']) for h in aa.read_profiles(text, base_dir)], None
+    except aa.ProfileError as exc:
+        mine, why = None, str(exc)
+    theirs, their_error = parser_read(base_dir, text)
+    if theirs is None:
+        note('includes: parser rejects')
+        assert mine is None, ('apparmor_parser rejects this text but the module reads it as %r.\napparmor_parser '
+                              'said: %s\ntext: %r' % (mine, their_error, text))
+        return
+    assert mine is not None, 'apparmor_parser reads %r but the module refuses: %s\ntext: %r' % (theirs, why, text)
+    note('includes: both read it (%d profiles from includes)' % min(
+        3, len([h for h in aa.read_profiles(text, base_dir) if h['source']])))
+    assert sorted(mine) == sorted(theirs), 'the module reads %r, apparmor_parser %r\ntext: %r' % (
+        sorted(mine), sorted(theirs), text)
+    new = aa.set_mode(text, wanted, keep)
+    own = set(h['fullname'] for h in aa.headers(text))
+    want = sorted((name, wanted if name in own and mode not in keep else mode) for name, mode in mine)
+    read_back, error = parser_read(base_dir, new)
+    assert read_back is not None, 'apparmor_parser rejects what set_mode wrote:\n%s\n%s' % (new, error)
+    assert sorted(read_back) == want, 'apparmor_parser reads set_mode(%s) as %r, not %r\n%r' % (
+        wanted, sorted(read_back), want, new)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(include_tree(), include_text(), st.sampled_from(['enforce', 'complain', 'kill']),
+       st.sampled_from([(), aa.UNCONFINED_MODES]))
+def test_includes_read_as_apparmor_parser_does(inc_base, files, text, wanted, keep):
+    write_tree(inc_base, files)
+    check_includes(inc_base, text % {'base': inc_base}, wanted, keep)
+
+
+def test_the_hosts_own_abstractions_and_tunables(base):
+    """The real /etc/apparmor.d abstractions and tunables (ubuntu-helpers defines sanitized_helper) as includes."""
+    tmp = tempfile.mkdtemp(prefix='confine-aa-oracle-host-')
+    try:
+        for sub in ('abi', 'abstractions', 'tunables'):
+            assert os.path.isdir(os.path.join('/etc/apparmor.d', sub)), 'the apparmor package ships /etc/apparmor.d/%s' % sub
+            shutil.copytree(os.path.join('/etc/apparmor.d', sub), os.path.join(tmp, sub), symlinks=True)
+        checked = 0
+        for name in sorted(os.listdir(os.path.join(tmp, 'abstractions'))):
+            if not os.path.isfile(os.path.join(tmp, 'abstractions', name)) or aa.parser_skips(name):
+                continue
+            text = ('include <tunables/global>\nprofile p /usr/bin/p flags=(complain) {\n  include <abstractions/%s>\n'
+                    '}\n' % name)
+            check_includes(tmp, text, 'enforce', ())
+            checked += 1
+        assert checked > 20
+        assert os.path.isfile(os.path.join(tmp, 'abstractions', 'ubuntu-helpers'))
+        helpers = aa.read_profiles('profile p {\n  include <abstractions/ubuntu-helpers>\n}\n', tmp)
+        assert [h['fullname'] for h in helpers] == ['p', 'p//sanitized_helper']
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -5,6 +5,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
@@ -214,3 +216,75 @@ def test_a_reference_to_an_unreadable_file_names_the_file_and_line(tmp_path):
     with pytest.raises(aa.ProfileError) as exc:  # the profile may be defined in the unreadable file
         aa.resolve(['nosuch'], files, str(tmp_path))
     assert 'could not be read' in str(exc.value) and str(tmp_path / 'bad') in str(exc.value)
+
+
+# ------------------------------------------------------------------ includes followed as apparmor_parser follows them
+# (each expectation below was seen with apparmor_parser 3.0.8 -N; tests/oracle compares generated texts)
+
+def tree(tmp_path, files):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+def names(text, base):
+    return [(h['fullname'], h['mode'], h['source'] and h['source'][len(base) + 1:]) for h in aa.read_profiles(text, base)]
+
+
+def test_profiles_defined_in_included_files_are_read_where_the_include_stands(tmp_path):
+    base = tree(tmp_path, {'abstractions/helpers': 'profile sanitized_helper flags=(complain) {\n  /tmp/** r,\n}\n',
+                           'abstractions/top': 'profile fromtop flags=(kill) {\n}\n',
+                           'tunables/global': '@{HOME} = /home/*/ /root/\ninclude <tunables/more>\n',
+                           'tunables/more': '@{x} = /x\n'})
+    text = ('include <tunables/global>\ninclude <abstractions/top>\nprofile pidgin /usr/bin/pidgin {\n'
+            '  include <abstractions/helpers>\n  @{HOME}/** r,\n  ^hat {\n    include <abstractions/top>\n  }\n}\n')
+    assert names(text, base) == [('fromtop', 'kill', 'abstractions/top'), ('pidgin', 'enforce', None),
+                                 ('pidgin//sanitized_helper', 'complain', 'abstractions/helpers'),
+                                 ('pidgin//hat', 'enforce', None), ('pidgin//hat//fromtop', 'kill', 'abstractions/top')]
+    assert aa.profile_modes(text) == [('pidgin', 'enforce'), ('pidgin//hat', 'enforce')]  # headers() alone: its own
+    # set_mode edits the file's own headers only: an included (shared) file is never edited through it
+    assert aa.set_mode(text, 'complain') == text.replace('/usr/bin/pidgin {', '/usr/bin/pidgin flags=(complain) {'
+                                                         ).replace('^hat {', '^hat flags=(complain) {')
+
+
+def test_a_file_is_read_once_per_profile_by_the_path_the_parser_builds(tmp_path):
+    base = tree(tmp_path, {'abstractions/top': 'profile fromtop {\n}\n'})
+    twice = 'profile p {\n  include <abstractions/top>\n  include "%s/abstractions/top"\n}\n' % base
+    assert [n for n, dummy, dummy2 in names(twice, base)] == ['p', 'p//fromtop']
+    both = 'profile p {\n  include <abstractions/top>\n}\nprofile q {\n  include <abstractions/top>\n}\n'
+    assert [n for n, dummy, dummy2 in names(both, base)] == ['p', 'p//fromtop', 'q', 'q//fromtop']
+    # another spelling is another file for the parser: the profile is then defined twice, which it rejects
+    with pytest.raises(aa.ProfileError, match='defined twice'):
+        aa.read_profiles('profile p {\n  include <abstractions/top>\n  include <abstractions//top>\n}\n', base)
+
+
+def test_a_directory_include_reads_its_regular_files_without_the_names_the_parser_skips(tmp_path):
+    files = dict(('dir.d/%s' % n, 'profile d_%s {\n}\n' % n.replace('.', '_').replace('~', '_'))
+                 for n in ('b', 'a', '.hidden', 'README', 'c.dpkg-new', 'd~', 'e.rpmnew', 'sub/x'))
+    base = tree(tmp_path, files)
+    os.mkfifo(os.path.join(base, 'dir.d', 'fifo'))  # skipped, never opened
+    assert [n for n, dummy, dummy2 in names('profile p {\n  include <dir.d>\n}\n', base)] == ['p', 'p//d_a', 'p//d_b']
+
+
+@pytest.mark.parametrize('text, message', [
+    ('profile p {\n  include <nothere>\n}\n', 'line 2: include <nothere>: %(base)s/nothere does not exist'),
+    ('profile p {\n  include "rel/x"\n}\n', 'line 2: include "rel/x" names a relative path'),
+    ('include <fifo>\n', 'line 1: the included file %(base)s/fifo is not a regular file'),
+    ('profile p {\n  include <bad>\n}\n', "line 2: in %(base)s/bad line 2: flags='x' without parentheses"),
+    ('profile p {\n  include <open>\n}\n}\n', 'line 2: the included file %(base)s/open opens or closes a block'),
+    ('include <rec>\n', 'nested more than 32 deep'),
+    ('profile p {\n  audit include <bad>\n}\n', 'line 2: an include inside a rule (after audit)'),
+])
+def test_includes_it_cannot_read_as_the_parser_does_are_refused_with_the_line(tmp_path, text, message):
+    base = tree(tmp_path, {'bad': '# x\nprofile c flags=x {\n}\n', 'open': 'profile c {\n',
+                           'rec': 'profile r {\n  include <rec>\n}\n'})
+    os.mkfifo(os.path.join(base, 'fifo'))
+    with pytest.raises(aa.ProfileError) as exc:
+        aa.read_profiles(text, base)
+    assert message % {'base': base} in str(exc.value), exc.value
+
+
+def test_include_if_exists_of_a_missing_file_is_nothing(tmp_path):
+    assert names('profile p {\n  include if exists <local/p>\n}\n', str(tmp_path)) == [('p', 'enforce', None)]

@@ -4,12 +4,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import stat
 
 import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import apparmor_local_rules as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
+from ansible_collections.confine.lsm.plugins.module_utils import _apparmor_task as aa_task
 
 PROFILE = """abi <abi/3.0>,
 include <tunables/global>
@@ -20,11 +22,22 @@ profile nginx /usr/sbin/nginx {
 }
 """
 
-# Stands in for apparmor_parser: logs its argv; -Q fails when the included local text holds "bogus".
+# Stands in for apparmor_parser: logs its argv; -Q fails when the included local text holds "bogus"; while -Q runs,
+# the local include is swapped for a symlink to ../outside when a file "swap" is next to the log; -r fails when a
+# file "reload-fails" is.
 PARSER = """#!/usr/bin/env python3
-import re, sys
+import os, re, sys
 with open(%r, 'a') as log:
     log.write(' '.join(sys.argv[1:]) + '\\n')
+here = os.path.dirname(%r)
+if '-Q' in sys.argv and os.path.exists(os.path.join(here, 'swap')):
+    local = os.path.join(here, 'apparmor.d', 'local', 'usr.sbin.nginx')
+    if os.path.lexists(local):
+        os.unlink(local)
+    os.symlink(os.path.join(here, 'outside'), local)
+if '-r' in sys.argv and os.path.exists(os.path.join(here, 'reload-fails')):
+    sys.stderr.write('reload refused\\n')
+    sys.exit(1)
 if '-Q' in sys.argv:
     text = open(sys.argv[-1]).read()
     m = re.search(r'include "([^"]+)"', text)
@@ -45,11 +58,11 @@ def lab(tmp_path, monkeypatch):
     bindir.mkdir()
     log = tmp_path / 'parser.log'
     parser = bindir / 'apparmor_parser'
-    parser.write_text(PARSER % str(log))
+    parser.write_text(PARSER % (str(log), str(log)))
     parser.chmod(parser.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
     monkeypatch.setattr(aa, 'enabled', lambda *a, **k: False)
-    return dict(dir=str(pdir), local=pdir / 'local' / 'usr.sbin.nginx', log=log)
+    return dict(dir=str(pdir), local=pdir / 'local' / 'usr.sbin.nginx', log=log, tmp=tmp_path)
 
 
 def test_four_steps_and_other_lines_kept(lab, run_module):
@@ -82,7 +95,7 @@ def test_a_rule_the_parser_rejects_changes_nothing(lab, run_module):
 
 @pytest.mark.parametrize('rule, why', [
     ('/srv/a r', 'does not end with a comma'),
-    ('/srv/a r,\n/etc/shadow r,', 'spans lines'),
+    ('/srv/a r,\n/etc/shadow r,', "control character '\\n' at position 9"),
     ('profile evil {', 'child profile'),
     ('include <abstractions/base>,', 'include'),
     ('/srv/{a,b r,', 'unbalanced braces'),
@@ -126,3 +139,111 @@ def test_set_block_round_trip():
     assert aa.set_block(text, []) == 'x,\n'
     assert aa.set_block('y,', ['/b r,']).startswith('y,\n' + aa.BLOCK_BEGIN)
     assert aa.local_include('  #include <local/usr.bin.x>\n')[0] == 'local/usr.bin.x'
+
+
+# ------------------------------------------------------------------ no write through a link, all or nothing
+
+
+def test_a_local_include_swapped_for_a_symlink_while_the_parser_ran_is_not_written_through(lab, run_module):
+    lab['local'].parent.mkdir()
+    lab['local'].write_text('/opt/x r,\n')
+    (lab['tmp'] / 'outside').write_text('# outside the profile dir\n')
+    (lab['tmp'] / 'swap').write_text('')
+    res = run_module(mod.main, dict(profile='nginx', rules=['/srv/a r,'], profile_dir=lab['dir']))
+    assert res['failed'] and 'symlink' in res['msg'], res
+    assert (lab['tmp'] / 'outside').read_text() == '# outside the profile dir\n'
+    assert lab['local'].is_symlink()  # left as the swap made it: nothing written through it or over it
+    assert sorted(os.listdir(str(lab['local'].parent))) == ['usr.sbin.nginx']  # no temp file left
+
+
+def test_a_local_dir_that_is_a_symlink_is_refused(lab, run_module):
+    (lab['tmp'] / 'elsewhere').mkdir()
+    os.symlink(str(lab['tmp'] / 'elsewhere'), str(lab['local'].parent))
+    res = run_module(mod.main, dict(profile='nginx', rules=['/srv/a r,'], profile_dir=lab['dir']))
+    assert res['failed'] and 'symlink' in res['msg'] and os.listdir(str(lab['tmp'] / 'elsewhere')) == []
+
+
+def test_a_fifo_as_local_include_is_refused_without_hanging(lab, run_module):
+    lab['local'].parent.mkdir()
+    os.mkfifo(str(lab['local']))
+    signal.alarm(20)  # an open() that blocks on the FIFO would hang the test: fail it instead
+    try:
+        res = run_module(mod.main, dict(profile='nginx', rules=['/srv/a r,'], profile_dir=lab['dir']))
+    finally:
+        signal.alarm(0)
+    assert res['failed'] and 'not a regular file' in res['msg'] and str(lab['local']) in res['msg'], res
+    assert stat.S_ISFIFO(os.lstat(str(lab['local'])).st_mode) and not lab['log'].exists()
+
+
+class Interrupt(BaseException):
+    """Stands for KeyboardInterrupt or another BaseException that is not an Exception."""
+
+
+@pytest.mark.parametrize('error', [ValueError('bad'), OSError(28, 'No space left on device'), Interrupt('stop')],
+                         ids=['ValueError', 'OSError', 'BaseException'])
+@pytest.mark.parametrize('existing', [True, False], ids=['existing', 'new'])
+def test_a_failed_write_leaves_the_local_include_as_it_was(lab, run_module, monkeypatch, error, existing):
+    if existing:
+        lab['local'].parent.mkdir()
+        lab['local'].write_bytes(b'/opt/x r,  # by hand\r\n')
+
+    def broken(module, path, text, root, mode=0o644):
+        raise error
+    monkeypatch.setattr(aa_task, 'write_nofollow', broken)
+    args = dict(profile='nginx', rules=['/srv/a r,'], profile_dir=lab['dir'])
+    if isinstance(error, Exception):
+        res = run_module(mod.main, args)
+        assert res['failed'] and type(error).__name__ in res['msg'] and 'nothing was changed' in res['msg'], res
+    else:
+        with pytest.raises(Interrupt):
+            run_module(mod.main, args)
+    if existing:
+        assert lab['local'].read_bytes() == b'/opt/x r,  # by hand\r\n'
+        assert os.listdir(str(lab['local'].parent)) == ['usr.sbin.nginx']
+    else:
+        assert not lab['local'].parent.exists()  # the local dir it made is gone again
+
+
+@pytest.mark.parametrize('error', [None, ValueError('odd'), Interrupt('stop')], ids=['rc', 'ValueError', 'BaseException'])
+def test_a_reload_that_fails_puts_the_old_local_include_back(lab, run_module, monkeypatch, error):
+    monkeypatch.setattr(aa, 'enabled', lambda *a, **k: True)
+    monkeypatch.setattr(aa, 'read_kernel_profiles', lambda *a, **k: {'nginx': 'enforce'})
+    lab['local'].parent.mkdir()
+    lab['local'].write_text('/opt/x r,\n')
+    args = dict(profile='nginx', rules=['/srv/a r,'], profile_dir=lab['dir'])
+    if error is None:
+        (lab['tmp'] / 'reload-fails').write_text('')
+        res = run_module(mod.main, args)
+        assert res['failed'] and 'reload refused' in res['msg'] and 'old local include was put back' in res['msg']
+    else:
+        from ansible.module_utils import basic
+        real = basic.AnsibleModule.run_command
+
+        def run_command(self, argv, **kw):
+            if '-r' in argv:
+                raise error
+            return real(self, argv, **kw)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+        if isinstance(error, Exception):
+            res = run_module(mod.main, args)
+            assert res['failed'] and 'ValueError' in res['msg'] and 'put back' in res['msg'], res
+        else:
+            with pytest.raises(Interrupt):
+                run_module(mod.main, args)
+    assert lab['local'].read_text() == '/opt/x r,\n'
+
+
+# ------------------------------------------------------------------ control characters at the module boundary
+
+@pytest.mark.parametrize('option, value', [
+    ('profile', 'nginx\n'), ('profile', 'ngi\x00nx'), ('rules', ['/srv/a r,', '/srv/b r,\n/etc/shadow r,']),
+    ('rules', ['/srv/a\x00 r,']), ('rules', ['/srv/a\tr,']), ('rules', ['/srv/\x1b[2Ja r,']),
+    ('profile_dir', '/etc/apparmor.d\r'),
+])
+def test_control_characters_in_string_options_are_refused_naming_the_value(lab, run_module, option, value):
+    args = dict(profile='nginx', rules=['/srv/ok r,'], profile_dir=lab['dir'])
+    args[option] = value
+    res = run_module(mod.main, args)
+    bad = [v for v in (value if isinstance(value, list) else [value]) if any(ord(c) < 32 for c in v)][0]
+    assert res['failed'] and '%s %r' % (option, bad) in res['msg'] and 'nothing was changed' in res['msg'], res
+    assert not lab['local'].exists() and not lab['log'].exists()
