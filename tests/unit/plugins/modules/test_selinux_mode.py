@@ -13,8 +13,6 @@ import threading
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
-
 from ansible_collections.confine.lsm.plugins.modules import selinux_mode as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 
@@ -112,13 +110,15 @@ def test_kernel_args_are_reported_as_they_are_after_the_fix(lab, run_module, che
         assert again['kernel_args_fixed'] == {} and not again['kernel_args_blocking']
 
 
-def test_an_lsm_list_without_selinux_still_blocks_after_the_fix(lab, run_module):
+def test_an_lsm_list_without_selinux_still_blocks_after_the_fix(lab, run_module, monkeypatch):
+    warned = []
+    monkeypatch.setattr(mod.AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
     lab['grub'].write_text('GRUB_CMDLINE_LINUX="selinux=0 lsm=landlock,apparmor"\n')
     res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
     assert res['kernel_args_fixed'] == {'selinux': None}
     assert res['kernel_args_blocking'] is True and res['before']['kernel_args_blocking'] is True
     assert res['kernel_args']['boot_config']['blocking'] == ['lsm=landlock,apparmor does not list selinux']
-    assert any('lsm=landlock,apparmor' in w for w in ansible_warnings.get_warning_messages())
+    assert any('still keep SELinux' in w and 'lsm=landlock,apparmor' in w for w in warned), warned
 
 
 def test_the_relabel_flag_goes_to_the_root_the_config_belongs_to(lab, run_module):
@@ -133,13 +133,16 @@ def test_the_relabel_flag_goes_to_the_root_the_config_belongs_to(lab, run_module
     assert res['reboot_required']
 
 
-def test_a_config_elsewhere_names_no_root_and_creates_no_flag(lab, run_module):
+def test_a_config_elsewhere_names_no_root_and_creates_no_flag(lab, run_module, monkeypatch):
+    warned = []
+    monkeypatch.setattr(mod.AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
     other = lab['tmp'] / 'cfg-elsewhere'
     other.write_text(CFG.replace('permissive', 'disabled'))
     lab['live']['mode'] = 'disabled'
     res = run(run_module, lab, state='enforcing', configfile=str(other))
     assert res['changed'] and not res['relabel_scheduled'] and res['relabel_path'] is None
     assert 'names no root' in res['relabel_skipped']
+    assert warned == [res['relabel_skipped']]
     assert other.read_text() == CFG.replace('permissive', 'disabled').replace('disabled', 'enforcing')
     assert not lab['host_flag'].exists() and not (lab['root'] / '.autorelabel').exists()
 
