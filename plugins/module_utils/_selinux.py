@@ -199,6 +199,15 @@ def autorelabel_for(configfile):
     return None
 
 
+def policy_dir_for(configfile):
+    """Where the policy stores of this config are: ROOT/etc/selinux for ROOT/etc/selinux/config (links followed),
+    else the host's SELINUX_DIR."""
+    flag = autorelabel_for(configfile)
+    if flag is None or flag == AUTORELABEL:
+        return SELINUX_DIR
+    return os.path.dirname(os.path.realpath(configfile))
+
+
 def autorelabel_state(path):
     """'absent', 'present' (a regular file), or what else is there (a symlink, a directory, ...): a flag that is
     not a regular file is not written through or over."""

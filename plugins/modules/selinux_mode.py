@@ -27,7 +27,8 @@ description:
     with the line named and nothing changed. A config that sets no mode boots permissive, so V(disabled) then
     needs O(allow_weaken).
   - Refuses a O(policy) whose store is not installed (no compiled policy under C(/etc/selinux/POLICY/policy)),
-    because booting with such a config leaves a host unbootable.
+    because booting with such a config leaves a host unbootable. For an O(configfile) that is
+    C(ROOT/etc/selinux/config) the stores looked at are those under C(ROOT/etc/selinux).
   - Coming from disabled (in the kernel or in the config) to V(enforcing) or V(permissive), or changing the policy
     type, schedules a full relabel once and returns RV(reboot_required=true). The flag goes to the root the config
     belongs to - C(/.autorelabel) for C(/etc/selinux/config), C(ROOT/.autorelabel) for an O(configfile) that is
@@ -218,9 +219,9 @@ DOCTRINE = ("confine.lsm never lowers protection by default: a denial is fixed i
             "context, a reviewed module), not by switching SELinux off")
 
 
-def resolve_policy(module, text):
+def resolve_policy(module, text, root):
     wanted = module.params['policy'] or (cfg.get(text, 'SELINUXTYPE') if text else None)
-    installed = se.installed_policies()
+    installed = se.installed_policies(root)
     if wanted is None:
         for candidate in ('targeted', 'default'):
             if candidate in installed:
@@ -228,11 +229,11 @@ def resolve_policy(module, text):
         if len(installed) == 1:
             return installed[0]
         module.fail_json(msg='no SELinux policy store is installed under %s; install the policy package '
-                             '(selinux-policy-targeted or selinux-policy-default) first' % se.SELINUX_DIR)
-    if module.params['state'] != 'disabled' and not se.policy_installed(wanted):
+                             '(selinux-policy-targeted or selinux-policy-default) first' % root)
+    if module.params['state'] != 'disabled' and not se.policy_installed(wanted, root):
         module.fail_json(msg="policy %r is not installed: %s/%s/policy has no compiled policy (installed: %s). "
                              "Booting with it would leave the host unbootable; nothing was changed"
-                             % (wanted, se.SELINUX_DIR, wanted, ', '.join(installed) or 'none'))
+                             % (wanted, root, wanted, ', '.join(installed) or 'none'))
     return wanted
 
 
@@ -337,7 +338,7 @@ def main():
     relabel_state = se.autorelabel_state(relabel_path) if relabel_path else 'absent'
     try:
         # the config is read as libselinux reads it; a text it cannot read that way is refused, not guessed at
-        policy = resolve_policy(module, text)
+        policy = resolve_policy(module, text, se.policy_dir_for(path))
         plan = se.plan_mode(text, runtime_now, p['state'], policy, runtime=p['runtime'],
                             allow_weaken=p['allow_weaken'], autorelabel_exists=relabel_state == 'present')
     except cfg.ConfigError as exc:

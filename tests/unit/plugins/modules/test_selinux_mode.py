@@ -32,7 +32,10 @@ def lab(tmp_path, monkeypatch):
     fs.mkdir()
     (fs / 'enforce').write_text('0')
     live = {'mode': 'permissive'}
-    monkeypatch.setattr(se, 'SELINUX_DIR', str(etc))
+    host_etc = tmp_path / 'host-etc-selinux'  # the host's own stores: "default" only
+    (host_etc / 'default' / 'policy').mkdir(parents=True)
+    (host_etc / 'default' / 'policy' / 'policy.33').write_text('')
+    monkeypatch.setattr(se, 'SELINUX_DIR', str(host_etc))
     monkeypatch.setattr(se, 'AUTORELABEL', str(tmp_path / 'host-root' / '.autorelabel'))  # never the real one
     (tmp_path / 'host-root').mkdir()
     monkeypatch.setattr(se, 'runtime_mode', lambda fs=None: live['mode'])
@@ -236,3 +239,13 @@ def test_a_grub_defaults_file_that_is_a_fifo_is_refused(lab, run_module):
     os.mkfifo(str(lab['grub']))
     res = run(run_module, lab, state='enforcing')
     assert res['failed'] and 'FIFO' in res['msg'] and lab['config'].read_text() == CFG
+
+
+def test_the_stores_of_a_config_under_a_root_are_those_of_that_root(lab, run_module):
+    res = run(run_module, lab, state='enforcing', policy='targeted')  # installed in the image only
+    assert not res['failed'] and res['policy'] == 'targeted', res
+    other = lab['tmp'] / 'cfg-elsewhere'
+    other.write_text(CFG)
+    elsewhere = run(run_module, lab, state='enforcing', policy='targeted', configfile=str(other))
+    assert elsewhere['failed'] and "policy 'targeted' is not installed" in elsewhere['msg']
+    assert str(lab['tmp'] / 'host-etc-selinux') in elsewhere['msg'] and other.read_text() == CFG
