@@ -11,13 +11,17 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
+
+ROOT = '/etc/selinux'  # where the stores' file contexts are (looked up at call time: tests point it elsewhere)
 # semanage's file type letters and how file_contexts spells them.
 FTYPES = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l': '-l', 'p': '-p'}
 FLAGS = dict((v, k) for k, v in FTYPES.items() if v)
 NAMES = {'a': 'all files', 'f': 'regular file', 'd': 'directory', 'c': 'character device', 'b': 'block device',
          's': 'socket', 'l': 'symbolic link', 'p': 'named pipe'}
-IDENT = re.compile(r'^[A-Za-z0-9_.]+$')
-LEVEL = re.compile(r'^s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$')
+# matched with fullmatch: a "$" would let a trailing newline through
+IDENT = re.compile(r'[A-Za-z0-9_.]+')
+LEVEL = re.compile(r's\d+(-s\d+)?(:c\d+([.,]c\d+)*)?')
 RELABELED = re.compile(r'^Relabeled (.+) from (\S+) to (\S+)$')
 META = set('.^$*+?()[]{}|\\')
 
@@ -26,8 +30,8 @@ class FcontextError(Exception):
     pass
 
 
-def files_dir(store, root='/etc/selinux'):
-    return os.path.join(root, store, 'contexts', 'files')
+def files_dir(store, root=None):
+    return os.path.join(root or ROOT, store, 'contexts', 'files')
 
 
 def parse_local(text):
@@ -55,8 +59,17 @@ def parse_subs(text):
     return subs
 
 
+def check_text(what, value):
+    """No newline, NUL or other control character (libsemanage stops at a NUL, a newline splits an import line)."""
+    try:
+        inp.check_text(what, value)
+    except inp.InputError as exc:
+        raise FcontextError(str(exc).replace('; nothing was changed', ''))
+
+
 def check_spec(what, spec):
     """Refuse what semanage would refuse, or what could not be passed safely, naming the value."""
+    check_text(what, spec)
     if not isinstance(spec, str) or not spec.startswith('/'):
         raise FcontextError('%s %r must be an absolute path regex (starting with /)' % (what, spec))
     if re.search(r'[\s"\']', spec):
@@ -73,6 +86,8 @@ def normalize(rules, equivalences, default_level):
     for rule in rules or []:
         target, ftype, state = rule.get('target'), rule.get('ftype') or 'a', rule.get('state') or 'present'
         check_spec('target', target)
+        for key in ('setype', 'seuser', 'selevel'):
+            check_text('%s for %s' % (key, target), rule.get(key))
         if ftype not in FTYPES:
             raise FcontextError('ftype %r for %s: use one of %s' % (ftype, target, ', '.join(sorted(FTYPES))))
         if state not in ('present', 'absent'):
@@ -84,11 +99,11 @@ def normalize(rules, equivalences, default_level):
         if state == 'present':
             setype, seuser = rule.get('setype'), rule.get('seuser') or 'system_u'
             level = rule.get('selevel') or default_level
-            if not setype or not IDENT.match(setype):
+            if not setype or not IDENT.fullmatch(setype):
                 raise FcontextError('setype %r for %s is not a type name' % (setype, target))
-            if not IDENT.match(seuser):
+            if not IDENT.fullmatch(seuser):
                 raise FcontextError('seuser %r for %s is not a user name' % (seuser, target))
-            if level and not LEVEL.match(level):
+            if level and not LEVEL.fullmatch(level):
                 raise FcontextError('selevel %r for %s is not an MLS/MCS level' % (level, target))
             context = 'system_u:object_r:%s' % setype if seuser == 'system_u' else '%s:object_r:%s' % (seuser, setype)
             if level:
@@ -98,6 +113,7 @@ def normalize(rules, equivalences, default_level):
     for eq in equivalences or []:
         target, source, state = eq.get('target'), eq.get('source'), eq.get('state') or 'present'
         check_spec('equivalence target', target)
+        check_text('equivalence source for %s' % target, source)
         if state == 'present':
             if not isinstance(source, str) or not source.startswith('/') or re.search(r'[\s"\']', source):
                 raise FcontextError('equivalence source %r for %s must be an absolute path' % (source, target))

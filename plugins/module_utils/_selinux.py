@@ -13,13 +13,18 @@ __metaclass__ = type
 import os
 import re
 import shlex
+import stat
 
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
+# Host paths, looked up at call time (tests point them elsewhere).
 SELINUX_DIR = '/etc/selinux'
 AUTORELABEL = '/.autorelabel'
 DEFAULT_GRUB = '/etc/default/grub'
 BLS_DIR = '/boot/loader/entries'
+CMDLINE = '/proc/cmdline'
+CONFIG_TAIL = '/etc/selinux/config'
 
 
 def selinuxfs(mounts='/proc/mounts'):
@@ -49,18 +54,19 @@ def runtime_mode(fs=None):
         return 'disabled'
 
 
-def policy_installed(policy, root=SELINUX_DIR):
+def policy_installed(policy, root=None):
     """True when /etc/selinux/POLICY/policy holds a compiled policy."""
     if not policy or '/' in policy or policy in ('.', '..'):
         return False
-    path = os.path.join(root, policy, 'policy')
+    path = os.path.join(root or SELINUX_DIR, policy, 'policy')
     try:
         return any(n.startswith('policy.') for n in os.listdir(path))
     except (IOError, OSError):
         return False
 
 
-def installed_policies(root=SELINUX_DIR):
+def installed_policies(root=None):
+    root = root or SELINUX_DIR
     try:
         return sorted(n for n in os.listdir(root) if policy_installed(n, root))
     except (IOError, OSError):
@@ -111,12 +117,23 @@ def other_lsm_chosen(args, lsm):
     return reasons
 
 
-def read_grub_default(path=DEFAULT_GRUB):
-    """Args from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub."""
+def read_cmdline(path=None):
+    """The running kernel's command line, '' when it cannot be read."""
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path or CMDLINE) as f:
+            return f.read()
     except (IOError, OSError):
+        return ''
+
+
+def read_grub_default(path=None):
+    """Args from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub (None: no such file). A path
+    that is not a regular file raises _selinux_input.InputError, unread."""
+    try:
+        text = inp.read_regular(path or DEFAULT_GRUB, 'the GRUB defaults file')
+    except (IOError, OSError):
+        return None
+    if text is None:
         return None
     merged = []
     for key in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'):
@@ -144,6 +161,17 @@ def strip_grub_default(text, drop):
     return _GRUB_KEY.sub(fix, text)
 
 
+def apply_fixes(args, drop):
+    """The args once fixes_for's drop is applied (what the boot configuration holds after fix_kernel_args)."""
+    fixed = dict(args)
+    for key, value in drop.items():
+        if value is None:
+            fixed.pop(key, None)
+        else:
+            fixed[key] = value
+    return fixed
+
+
 def fixes_for(args, state):
     """{key: replacement or None} that removes what blocks state."""
     drop = {}
@@ -154,6 +182,42 @@ def fixes_for(args, state):
     if 'security' in args and args['security'] not in ('selinux', ''):
         drop['security'] = 'selinux'
     return drop
+
+
+# ------------------------------------------------------------------ relabel scheduling
+
+
+def autorelabel_for(configfile):
+    """Where the relabel flag goes for this config: ROOT/.autorelabel when the file (links followed, as the write
+    follows them) is ROOT/etc/selinux/config (/.autorelabel for the system one), else None: such a config implies no
+    root, and a flag at the host's root would relabel the wrong system."""
+    real = os.path.realpath(configfile)
+    if real == CONFIG_TAIL:
+        return AUTORELABEL
+    if real.endswith(CONFIG_TAIL):
+        return os.path.join(real[:-len(CONFIG_TAIL)], os.path.basename(AUTORELABEL))
+    return None
+
+
+def policy_dir_for(configfile):
+    """Where the policy stores of this config are: ROOT/etc/selinux for ROOT/etc/selinux/config (links followed),
+    else the host's SELINUX_DIR."""
+    flag = autorelabel_for(configfile)
+    if flag is None or flag == AUTORELABEL:
+        return SELINUX_DIR
+    return os.path.dirname(os.path.realpath(configfile))
+
+
+def autorelabel_state(path):
+    """'absent', 'present' (a regular file), or what else is there (a symlink, a directory, ...): a flag that is
+    not a regular file is not written through or over."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return 'absent'
+    if stat.S_ISREG(found.st_mode):
+        return 'present'
+    return 'a symbolic link' if stat.S_ISLNK(found.st_mode) else inp.kind_of(found.st_mode)
 
 
 # ------------------------------------------------------------------ plan for selinux_mode

@@ -33,7 +33,10 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.confine.lsm.plugins.module_utils._files import read_text, split_lines
+from ansible_collections.confine.lsm.plugins.module_utils._files import split_lines
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
+
+CONFIG = '/etc/selinux/config'  # the system config (looked up at call time: tests point it elsewhere)
 
 MODES = ('enforcing', 'permissive', 'disabled')
 RANK = {'disabled': 0, 'permissive': 1, 'enforcing': 2}
@@ -346,27 +349,63 @@ def is_weakening(current, wanted):
     return RANK[wanted] < RANK[current]
 
 
-def default_store(path='/etc/selinux/config'):
+def _policy_views(text):
+    """(libselinux's view, [(name, view)] of other readers) of the SELINUXTYPE setting: _find_policy tuples."""
+    lines = _byte_lines(_encode(text))
+    # init_selinux_config handles each line as a C string: a NUL ends it there
+    c_view = _find_policy([(i, 0, line.split(b'\0', 1)[0]) for i, line in enumerate(lines)])
+    return lines, c_view, [('a reader that keeps NUL bytes', _find_policy(_units(lines))),
+                           ('a reader that also breaks lines at \\r and other line breaks',
+                            _find_policy(_other_units(lines)))]
+
+
+def read_policy_only(text):
+    """The SELINUXTYPE value libselinux reads from text (None: no such line), refusing only where readers disagree
+    about SELINUXTYPE. Unlike read_policy, a text whose MODE is ambiguous is read: the policy type is what a store
+    lookup needs, and libselinux reads it from whole lines (getline) whatever the mode lines say."""
+    lines, c_view, others = _policy_views(text)
+    for reader, view in others:
+        if (view and view[0]) != (c_view and c_view[0]):  # the values: which line they come from does not matter
+            odd = [i for i, line in enumerate(lines)
+                   if b'\0' in line or any(m.group() not in (b'\n', b'\r\n') or m.end() < len(line)
+                                           for m in _OTHER_BREAKS.finditer(line))]
+            typed = [i for i in odd if _TYPE_TAG in lines[i].upper()]
+            index = (typed or odd or [len(lines) - 1])[0]
+            raise ConfigError(
+                'line %d (%s) has a NUL byte or a line break other than \\n in the SELINUXTYPE setting: libselinux '
+                'reads the policy type %s, %s reads %s; fix the line by hand'
+                % (index + 1, _show(lines[index]), _shown_policy(_decode(c_view[0]) if c_view else None), reader,
+                   _shown_policy(_decode(view[0]) if view else None)))
+    return _decode(c_view[0]) if c_view else None
+
+
+def default_store(path=None):
     """The policy type libselinux uses (SELINUXTYPE, else targeted; targeted also when the config is missing).
 
-    Raises ConfigError when the config cannot be read as libselinux reads it or names something that is not a store.
+    Only an ambiguous SELINUXTYPE setting refuses (read_policy_only): an ambiguous SELINUX mode line does not change
+    which store libselinux picks. Raises ConfigError when the config cannot be read, is not a regular file, or names
+    something that is not a store.
     """
+    path = path or CONFIG
     try:
-        text = read_text(path)
-    except (IOError, OSError):
-        return DEFAULT_POLICY
+        text = inp.read_regular(path, 'the SELinux config')
+    except inp.InputError as exc:
+        raise ConfigError(str(exc))
+    except (IOError, OSError) as exc:
+        raise ConfigError('%s: %s' % (path, exc))
     if text is None:
         return DEFAULT_POLICY
     try:
-        return check_policy(policy_type(text))
+        policy = read_policy_only(text)
+        return check_policy(DEFAULT_POLICY if policy is None else policy)
     except ConfigError as exc:
         raise ConfigError('%s: %s' % (path, exc))
 
 
-def default_store_or_fail(module, path='/etc/selinux/config'):
+def default_store_or_fail(module, path=None):
     """default_store() for a module: a config that cannot be read safely fails the module with the reason."""
     try:
         return default_store(path)
     except ConfigError as exc:
         module.fail_json(msg='cannot tell the policy store from the SELinux config: %s; give the store option or fix '
-                             'the file' % exc)
+                             'the file; nothing was changed' % exc)

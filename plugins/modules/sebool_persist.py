@@ -19,6 +19,8 @@ description:
   - Persistent and running values are compared separately. A boolean whose running value drifted (someone ran
     C(setsebool X off) without C(-P)) is set back live, without a policy rebuild.
   - Unknown boolean names fail the task before anything changes, listing every unknown name with close matches.
+  - A boolean name or O(store) with a newline, a NUL or another control character (libsemanage would stop at the
+    NUL and change the boolean named by what comes before it) fails before anything is read, naming the value.
   - Works offline, when SELinux is not active in the kernel (for example in a container or before the first
     SELinux boot); the store is changed and the running part is reported as skipped.
   - Uses the libsemanage and libselinux Python bindings, which exist only for the system Python. When the
@@ -46,7 +48,11 @@ options:
     default: true
   store:
     description:
-      - The policy store to change. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config).
+      - The policy store to change. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config) (read as libselinux
+        reads it; only an ambiguous C(SELINUXTYPE) setting fails the lookup).
+      - A store other than the one C(/etc/selinux/config) names is not the running policy's, so only its persistent
+        values are changed; RV(runtime_skipped) says so. The C(setsebool) fallback cannot change such a store and
+        fails.
     type: str
 requirements:
   - libsemanage and libselinux Python bindings for the system Python (C(python3-semanage) and
@@ -123,17 +129,21 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
-from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 
 
+STORE_ROOTS = ('/var/lib/selinux', '/etc/selinux')
+
+
 def read_local_overrides(store):
-    """Persistent local values from the store's booleans.local (fallback path only)."""
+    """Persistent local values from the store's booleans.local (fallback path only). A booleans.local that is not a
+    regular file raises _selinux_input.InputError."""
     found = {}
     text = None
-    for base in ('/var/lib/selinux', '/etc/selinux'):
+    for base in STORE_ROOTS:
         try:
-            text = _files.read_text(os.path.join(base, store, 'active', 'booleans.local'))
+            text = inp.read_regular(os.path.join(base, store, 'active', 'booleans.local'), 'booleans.local')
         except (IOError, OSError):
             text = None
         if text:
@@ -159,9 +169,14 @@ def main():
     wanted, errors = {}, []
     for name, value in sorted((p['booleans'] or {}).items()):
         try:
+            inp.check_ident('boolean name', name)
             wanted[name] = sb.to_bool(name, value)
-        except sb.BoolError as exc:
-            errors.append(to_native(exc))
+        except (inp.InputError, sb.BoolError) as exc:
+            errors.append(to_native(exc).replace('; nothing was changed', ''))
+    try:
+        inp.check_store(p['store'])
+    except inp.InputError as exc:
+        errors.append(to_native(exc).replace('; nothing was changed', ''))
     if errors:
         module.fail_json(msg='; '.join(errors) + '; nothing was changed')
     if not wanted:
@@ -173,25 +188,44 @@ def main():
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, runtime_skipped=None, store=store,
                   backend='libsemanage' if sb.HAS_BINDINGS else 'setsebool')
+    other_store = other_store_reason(p['store'])
     if sb.HAS_BINDINGS:
-        run_semanage(module, wanted, store, result)
+        run_semanage(module, wanted, store, result, other_store)
     else:
-        run_fallback(module, wanted, store, result)
+        run_fallback(module, wanted, store, result, other_store)
 
 
-def skipped_reason(runtime_now, runtime):
+def other_store_reason(store):
+    """Why running values are left alone for a named store: it is not the one the running policy comes from
+    (SELINUXTYPE in the system config), or that cannot be told. None: it is, or no store was named."""
+    if not store:
+        return None
+    try:
+        active = cfg.default_store()
+    except cfg.ConfigError as exc:
+        return 'store %s was named and the store of the running policy cannot be told (%s): running values were ' \
+               'left alone' % (store, exc)
+    if active != store:
+        return 'store %s is not the store of the running policy (%s, from %s): running values were left alone' % (
+            store, active, cfg.CONFIG)
+    return None
+
+
+def skipped_reason(runtime_now, runtime, other_store=None):
     if not runtime:
         return 'runtime=false: running values were left alone'
+    if other_store:
+        return other_store
     if runtime_now is None:
         return 'SELinux is not active in the running kernel; values apply when it boots with SELinux'
     return None
 
 
-def finish(module, wanted, persistent_now, runtime_now, result, apply):
+def finish(module, wanted, persistent_now, runtime_now, result, apply, other_store=None):
     p = module.params
     changes, persistent_set, runtime_set = sb.plan(wanted, persistent_now, runtime_now,
-                                                   persistent=p['persistent'], runtime=p['runtime'])
-    result['runtime_skipped'] = skipped_reason(runtime_now, p['runtime'])
+                                                   persistent=p['persistent'], runtime=p['runtime'] and not other_store)
+    result['runtime_skipped'] = skipped_reason(runtime_now, p['runtime'], other_store)
     result['changes'] = changes
     result['commits'] = 1 if persistent_set else 0
     result['changed'] = bool(changes)
@@ -209,7 +243,7 @@ def finish(module, wanted, persistent_now, runtime_now, result, apply):
     module.exit_json(**result)
 
 
-def run_semanage(module, wanted, store, result):
+def run_semanage(module, wanted, store, result, other_store=None):
     p = module.params
     try:
         handle = sb.Store(store)
@@ -224,7 +258,8 @@ def run_semanage(module, wanted, store, result):
 
         def apply(persistent_set, runtime_set):
             if persistent_set:
-                handle.commit(persistent_set, reload_policy=runtime_now is not None and p['runtime'])
+                handle.commit(persistent_set, reload_policy=runtime_now is not None and p['runtime']
+                              and not result['runtime_skipped'])
             if runtime_set:
                 # A reload may already have set them; set only what still differs, without a rebuild.
                 live = sb.runtime_values(runtime_set) or {}
@@ -232,12 +267,17 @@ def run_semanage(module, wanted, store, result):
                 if still:
                     sb.set_runtime(still)
 
-        finish(module, wanted, persistent_now, runtime_now, result, apply)
+        finish(module, wanted, persistent_now, runtime_now, result, apply, other_store)
     finally:
         handle.close()
 
 
-def run_fallback(module, wanted, store, result):
+def run_fallback(module, wanted, store, result, other_store=None):
+    if other_store:
+        module.fail_json(msg=missing_required_lib('libsemanage and libselinux Python bindings (python3-semanage, '
+                                                  'python3-selinux)') + ' The setsebool fallback changes only the '
+                         'store of the running policy, and %s; nothing was changed' % other_store,
+                         exception=to_native(sb.BINDINGS_ERROR), **result)
     runtime_now = sb.runtime_values_from_fs(wanted)
     if runtime_now is None:
         module.fail_json(msg=missing_required_lib('libsemanage and libselinux Python bindings (python3-semanage, '
@@ -248,7 +288,10 @@ def run_fallback(module, wanted, store, result):
     unknown = [n for n in wanted if n not in known]
     if unknown:
         module.fail_json(msg=sb.unknown_message(unknown, known), **result)
-    local = read_local_overrides(store)
+    try:
+        local = read_local_overrides(store)
+    except inp.InputError as exc:
+        module.fail_json(msg=to_native(exc), **result)
     persistent_now = dict((n, local.get(n, runtime_now.get(n))) for n in wanted)
 
     def apply(persistent_set, runtime_set):

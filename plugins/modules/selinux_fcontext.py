@@ -23,6 +23,10 @@ description:
     rules, plus what C(restorecon -n) finds already mislabelled).
   - Bad input (a spec with spaces, an invalid regex, an unknown type, a duplicate) fails before anything changes,
     naming the value. A transaction that semanage refuses changes nothing.
+  - A target, type, user, level, equivalence source, O(store) or O(restorecon_paths) entry with a newline, a NUL or
+    another control character fails before the store is read, naming the value (libsemanage would stop at the NUL
+    and write a rule for a path the task did not name). The store's file-context files are read only as regular
+    files.
   - This is the fix for a denial whose file is labelled with a type the confined service may not use
     (see M(confine.lsm.lsm_denials_info)); prefer it to a policy module.
 author:
@@ -182,14 +186,16 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 
 LIST_LIMIT = 1000
 
 
 def read_optional(path):
+    """A store file's text, '' when it is missing or unreadable; one that is not a regular file raises InputError."""
     try:
-        return _files.read_text(path)
+        return inp.read_regular(path, 'the policy store file') or ''
     except (IOError, OSError):
         return ''
 
@@ -221,6 +227,16 @@ def main():
     p = module.params
     if not p['rules'] and not p['equivalences']:
         module.fail_json(msg='give at least one rule or equivalence')
+    try:
+        inp.check_store(p['store'])
+        for path in p['restorecon_paths'] or []:
+            inp.check_path('restorecon_paths entry', path)
+    except inp.InputError as exc:
+        module.fail_json(msg=to_native(exc), changed=False, store=p['store'])
+    try:
+        rules, equivs = fc.normalize(p['rules'], p['equivalences'], None)  # checked before the store is looked up
+    except fc.FcontextError as exc:
+        module.fail_json(msg=to_native(exc) + '; nothing was changed', changed=False, store=p['store'])
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commands=[], commits=0, relabelled=[], relabelled_count=0,
                   restorecon_paths=[], restorecon_skipped=None, store=store)
@@ -228,14 +244,15 @@ def main():
     base = os.path.join(folder, 'file_contexts')
     if not os.path.exists(base):
         module.fail_json(msg='policy store %r is not installed (no %s)' % (store, base), **result)
-    policy = fc.parse_local(read_optional(base))
-    mls = any(len(c.split(':')) > 3 for c in list(policy.values())[:50])
     try:
-        rules, equivs = fc.normalize(p['rules'], p['equivalences'], 's0' if mls else None)
-    except fc.FcontextError as exc:
-        module.fail_json(msg=to_native(exc) + '; nothing was changed', **result)
-    local = fc.parse_local(read_optional(os.path.join(folder, 'file_contexts.local')))
-    subs = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs')))
+        policy = fc.parse_local(read_optional(base))
+        local = fc.parse_local(read_optional(os.path.join(folder, 'file_contexts.local')))
+        subs = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs')))
+    except inp.InputError as exc:
+        module.fail_json(msg=to_native(exc), **result)
+    mls = any(len(c.split(':')) > 3 for c in list(policy.values())[:50])
+    if mls:
+        rules, equivs = fc.normalize(p['rules'], p['equivalences'], 's0')
     changes, lines = fc.plan(rules, equivs, local, subs, policy)
     result.update(changes=changes, commands=lines, commits=1 if lines else 0)
 

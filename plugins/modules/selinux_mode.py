@@ -27,9 +27,18 @@ description:
     with the line named and nothing changed. A config that sets no mode boots permissive, so V(disabled) then
     needs O(allow_weaken).
   - Refuses a O(policy) whose store is not installed (no compiled policy under C(/etc/selinux/POLICY/policy)),
-    because booting with such a config leaves a host unbootable.
+    because booting with such a config leaves a host unbootable. For an O(configfile) that is
+    C(ROOT/etc/selinux/config) the stores looked at are those under C(ROOT/etc/selinux).
   - Coming from disabled (in the kernel or in the config) to V(enforcing) or V(permissive), or changing the policy
-    type, schedules a full relabel (C(/.autorelabel)) once and returns RV(reboot_required=true).
+    type, schedules a full relabel once and returns RV(reboot_required=true). The flag goes to the root the config
+    belongs to - C(/.autorelabel) for C(/etc/selinux/config), C(ROOT/.autorelabel) for an O(configfile) that is
+    C(ROOT/etc/selinux/config) (an image or a chroot), links followed as the write follows them. An O(configfile)
+    elsewhere names no root, so no flag is created (the host's own C(/.autorelabel) is left alone) and
+    RV(relabel_skipped) and a warning say so. A flag path that is a symbolic link or anything but a regular file is
+    refused before anything changes.
+  - O(configfile) must be a regular file (or missing); a FIFO, a device or a directory is refused without a
+    blocking open and is never replaced. O(configfile) and O(policy) with a newline, a NUL or another control
+    character are refused, naming the value, before anything is read.
   - Reads C(selinux=), C(enforcing=), C(security=) and C(lsm=) from C(/proc/cmdline) and from the boot
     configuration (C(grubby) on BLS systems, C(/etc/default/grub) elsewhere) and says whether they keep SELinux
     from reaching O(state). O(fix_kernel_args=true) removes the blocking ones.
@@ -109,9 +118,12 @@ before:
   description:
     - The state found before the run, C(config_state), C(runtime_state) and C(policy) (null where the config file
       lacks the key or is missing). With RV(config_state), RV(runtime_state) and RV(policy) it tells what drifted.
+    - C(kernel_args_blocking) and C(boot_args) are RV(kernel_args_blocking) and the boot configuration's arguments
+      before O(fix_kernel_args) changed them.
   returned: always
   type: dict
-  sample: {"config_state": "permissive", "runtime_state": "permissive", "policy": "targeted"}
+  sample: {"config_state": "permissive", "runtime_state": "permissive", "policy": "targeted",
+           "kernel_args_blocking": true, "boot_args": {"selinux": "0"}}
 config_state:
   description: The mode in the config file after the run.
   returned: always
@@ -133,10 +145,20 @@ reboot_required:
   type: bool
   sample: false
 relabel_scheduled:
-  description: True when C(/.autorelabel) exists after the run (a full relabel happens at the next boot).
+  description: True when RV(relabel_path) exists after the run (a full relabel happens at the next boot).
   returned: always
   type: bool
   sample: false
+relabel_path:
+  description: Where the relabel flag is for this O(configfile), or null when O(configfile) names no root.
+  returned: always
+  type: str
+  sample: /.autorelabel
+relabel_skipped:
+  description: Why a relabel that the change needs was not scheduled (an O(configfile) that names no root), or null.
+  returned: always
+  type: str
+  sample: null
 runtime_skipped:
   description: Why the running mode was not switched, or null when it was handled.
   returned: always
@@ -156,19 +178,23 @@ kernel_args:
   type: dict
   contains:
     cmdline:
-      description: Arguments of the running kernel (C(/proc/cmdline)) and what in them blocks O(state).
+      description: Arguments of the running kernel (C(/proc/cmdline)) and what in them blocks O(state); a fix
+        reaches them only at the next boot.
       type: dict
       returned: always
       sample: {"args": {"security": "selinux", "selinux": "1"}, "blocking": []}
     boot_config:
-      description: Arguments the next boot uses, where they were read from (C(grubby), C(/etc/default/grub) or
-        V(none)), and what in them blocks O(state).
+      description: Arguments the next boot uses (after O(fix_kernel_args)), where they were read from (C(grubby),
+        C(/etc/default/grub) or V(none)), and what in them blocks O(state).
       type: dict
       returned: always
       sample: {"source": "/etc/default/grub", "args": {"selinux": "0"}, "blocking": ["selinux=0 disables SELinux"]}
 kernel_args_blocking:
-  description: True when the kernel arguments of the next boot (or, with no readable boot configuration, of the
-    running kernel) keep SELinux from reaching O(state).
+  description:
+    - True when the kernel arguments of the next boot (or, with no readable boot configuration, of the running
+      kernel) keep SELinux from reaching O(state), after this run's O(fix_kernel_args) (read again from the boot
+      configuration; in check mode, what it would hold). RV(before) has the value from before the fix.
+    - O(fix_kernel_args) does not rewrite C(lsm=); one that leaves out C(selinux) still blocks, with a warning.
   returned: always
   type: bool
   sample: false
@@ -187,14 +213,15 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 DOCTRINE = ("confine.lsm never lowers protection by default: a denial is fixed in policy (a boolean, a file "
             "context, a reviewed module), not by switching SELinux off")
 
 
-def resolve_policy(module, text):
+def resolve_policy(module, text, root):
     wanted = module.params['policy'] or (cfg.get(text, 'SELINUXTYPE') if text else None)
-    installed = se.installed_policies()
+    installed = se.installed_policies(root)
     if wanted is None:
         for candidate in ('targeted', 'default'):
             if candidate in installed:
@@ -202,20 +229,16 @@ def resolve_policy(module, text):
         if len(installed) == 1:
             return installed[0]
         module.fail_json(msg='no SELinux policy store is installed under %s; install the policy package '
-                             '(selinux-policy-targeted or selinux-policy-default) first' % se.SELINUX_DIR)
-    if module.params['state'] != 'disabled' and not se.policy_installed(wanted):
+                             '(selinux-policy-targeted or selinux-policy-default) first' % root)
+    if module.params['state'] != 'disabled' and not se.policy_installed(wanted, root):
         module.fail_json(msg="policy %r is not installed: %s/%s/policy has no compiled policy (installed: %s). "
                              "Booting with it would leave the host unbootable; nothing was changed"
-                             % (wanted, se.SELINUX_DIR, wanted, ', '.join(installed) or 'none'))
+                             % (wanted, root, wanted, ', '.join(installed) or 'none'))
     return wanted
 
 
 def read_kernel_args(module, state):
-    try:
-        with open('/proc/cmdline') as f:
-            cmdline = se.parse_args(f.read())
-    except (IOError, OSError):
-        cmdline = {}
+    cmdline = se.parse_args(se.read_cmdline())
     grubby = module.get_bin_path('grubby')
     source, boot = 'none', None
     if grubby and os.path.isdir(se.BLS_DIR):
@@ -226,7 +249,10 @@ def read_kernel_args(module, state):
                     boot = se.parse_args(line[5:].strip().strip('"'))
                     source = 'grubby'
     if boot is None:
-        text = se.read_grub_default()
+        try:
+            text = se.read_grub_default()
+        except inp.InputError as exc:
+            module.fail_json(msg=to_native(exc))
         if text is not None:
             boot, source = se.parse_args(text), se.DEFAULT_GRUB
     info = {
@@ -255,8 +281,11 @@ def fix_kernel_args(module, kargs, state, result):
         if adds:
             module.run_command([grubby, '--update-kernel=ALL', '--args=' + ' '.join(adds)], check_rc=True)
         return drop
-    text = _files.read_text(se.DEFAULT_GRUB)
-    _files.write_or_fail(module, se.DEFAULT_GRUB, se.strip_grub_default(text, drop), **result)
+    try:
+        text = inp.read_regular(se.DEFAULT_GRUB, 'the GRUB defaults file')
+    except (inp.InputError, IOError, OSError) as exc:
+        module.fail_json(msg='cannot read %s: %s' % (se.DEFAULT_GRUB, to_native(exc)), **result)
+    _files.write_or_fail(module, se.DEFAULT_GRUB, se.strip_grub_default(text or '', drop), **result)
     update = module.get_bin_path('update-grub')
     if update:
         module.run_command([update], check_rc=True)
@@ -295,23 +324,33 @@ def main():
     p = module.params
     path = p['configfile']
     try:
-        text = _files.read_text(path)
+        # every string that reaches the config, a path or a tool: no newline, NUL or control character
+        inp.check_path('configfile', path)
+        if p['policy'] is not None:
+            cfg.check_policy(p['policy'])
+        text = inp.read_regular(path, 'configfile')
+    except (inp.InputError, cfg.ConfigError) as exc:
+        module.fail_json(msg='%s; nothing was changed' % to_native(exc).replace('; nothing was changed', ''))
     except (IOError, OSError) as exc:
         module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)))
     runtime_now = se.runtime_mode()
+    relabel_path = se.autorelabel_for(path)
+    relabel_state = se.autorelabel_state(relabel_path) if relabel_path else 'absent'
     try:
         # the config is read as libselinux reads it; a text it cannot read that way is refused, not guessed at
-        policy = resolve_policy(module, text)
+        policy = resolve_policy(module, text, se.policy_dir_for(path))
         plan = se.plan_mode(text, runtime_now, p['state'], policy, runtime=p['runtime'],
-                            allow_weaken=p['allow_weaken'], autorelabel_exists=os.path.exists(se.AUTORELABEL))
+                            allow_weaken=p['allow_weaken'], autorelabel_exists=relabel_state == 'present')
     except cfg.ConfigError as exc:
         module.fail_json(msg='%s: %s; nothing was changed' % (path, to_native(exc)))
     kargs, blocking = read_kernel_args(module, p['state'])
     result = dict(
         changed=False,
-        before=dict(config_state=plan['config_before'], runtime_state=runtime_now, policy=plan['policy_before']),
+        before=dict(config_state=plan['config_before'], runtime_state=runtime_now, policy=plan['policy_before'],
+                    kernel_args_blocking=blocking, boot_args=dict(kargs['boot_config']['args'])),
         config_state=p['state'], runtime_state=plan['runtime_after'], policy=policy,
-        reboot_required=plan['reboot_required'], relabel_scheduled=os.path.exists(se.AUTORELABEL),
+        reboot_required=plan['reboot_required'], relabel_scheduled=relabel_state == 'present',
+        relabel_path=relabel_path, relabel_skipped=None,
         runtime_skipped=plan['runtime_skipped'], weakened=plan['weakened'], kernel_args=kargs,
         kernel_args_blocking=blocking, kernel_args_fixed={},
     )
@@ -319,6 +358,18 @@ def main():
         result.update(config_state=plan['config_before'], runtime_state=runtime_now, weakened=[])
         module.fail_json(msg='refusing to lower SELinux protection (%s). %s. Set allow_weaken=true to do it '
                              'anyway; nothing was changed' % ('; '.join(plan['refused']), DOCTRINE), **result)
+    relabel = plan['relabel']
+    if relabel and relabel_path is None:
+        relabel = False
+        result['relabel_skipped'] = (
+            'a full relabel is needed, but configfile %s is not ROOT%s, so it names no root to put .autorelabel '
+            'in; none was created (the host\'s own %s was left alone): schedule the relabel on the system that boots '
+            'this config' % (path, se.CONFIG_TAIL, se.AUTORELABEL))
+        module.warn(result['relabel_skipped'])
+    elif relabel and relabel_state != 'present' and relabel_state != 'absent':
+        module.fail_json(msg='a full relabel is needed, but %s is %s, not a regular file: it is not written through '
+                             'or over; remove it and run again; nothing was changed' % (relabel_path, relabel_state),
+                         **result)
 
     if plan['config_changed']:
         result['changed'] = True
@@ -327,11 +378,11 @@ def main():
                                   before_header=path, after_header=path)
         if not module.check_mode:
             _files.write_or_fail(module, path, plan['new_text'], **result)
-    if plan['relabel']:
+    if relabel:
         result['changed'] = True
         result['relabel_scheduled'] = True
         if not module.check_mode:
-            _files.write_or_fail(module, se.AUTORELABEL, '', **result)
+            _files.write_or_fail(module, relabel_path, '', **result)
     if plan['runtime_action']:
         result['changed'] = True
         if not module.check_mode:
@@ -340,7 +391,21 @@ def main():
     if p['fix_kernel_args']:
         fixed = fix_kernel_args(module, kargs, p['state'], result)
         if fixed:
-            result.update(changed=True, kernel_args_fixed=fixed, reboot_required=True, kernel_args_blocking=False)
+            result.update(changed=True, kernel_args_fixed=fixed, reboot_required=True)
+            if module.check_mode:  # what the boot configuration would hold
+                boot = dict(kargs['boot_config'])
+                boot['args'] = se.apply_fixes(boot['args'], fixed)
+                boot['blocking'] = se.blocking_reasons(boot['args'], p['state'])
+                kargs = dict(kargs, boot_config=boot)
+                blocking = bool(boot['blocking'])
+            else:  # what it holds now, read again
+                kargs, blocking = read_kernel_args(module, p['state'])
+            result.update(kernel_args=kargs, kernel_args_blocking=blocking)
+    if p['fix_kernel_args'] and result['kernel_args_blocking']:
+        module.warn('after fix_kernel_args the kernel arguments of the next boot still keep SELinux from reaching %s: '
+                    '%s (lsm= is reported, not rewritten)'
+                    % (p['state'], '; '.join(result['kernel_args']['boot_config']['blocking']
+                                             or result['kernel_args']['cmdline']['blocking'])))
     module.exit_json(**result)
 
 

@@ -23,6 +23,9 @@ description:
   - A policy module is the last resort. Prefer a boolean (M(confine.lsm.sebool_persist)) or a file context
     (M(confine.lsm.selinux_fcontext)); M(confine.lsm.lsm_denials_info) says which one fits a denial.
   - O(state=absent) removes the module at O(priority).
+  - O(name), O(store) and O(source_path) with a newline, a NUL or another control character are refused, naming
+    the value, before anything is read or built. O(source_path) must be a regular file; a FIFO or a device is
+    refused without being opened for a blocking read.
 author:
   - confine.lsm maintainers (@confine-lsm)
 extends_documentation_fragment:
@@ -63,7 +66,10 @@ options:
     type: int
     default: 400
   store:
-    description: The policy store. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config).
+    description:
+      - The policy store. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config).
+      - Every C(semodule) call gets it (C(semodule -s STORE)), and the installed module is read from
+        C(/var/lib/selinux/STORE), so a store other than the running one is changed, and compared, on its own.
     type: str
 requirements:
   - C(checkmodule) (C(checkpolicy)), C(semodule_package) and C(semodule) (C(policycoreutils)).
@@ -130,7 +136,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _semodule as sm
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
-from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 STORE_ROOT = '/var/lib/selinux'
 
@@ -189,10 +195,18 @@ def main():
     )
     p = module.params
     name = p['name']
+    try:
+        inp.check_text('name', name)
+        inp.check_store(p['store'])
+        inp.check_path('source_path', p['source_path'])
+    except inp.InputError as exc:
+        module.fail_json(msg=to_native(exc), changed=False, action='none', store=p['store'], installed_before={})
+    if not sm.NAME.fullmatch(name):
+        module.fail_json(msg='name %r is not a valid module name (a letter, then letters, digits, "_", "." or "-"); '
+                             'nothing was changed' % name, changed=False, action='none', store=p['store'],
+                         installed_before={})
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, action='none', store=store, installed_before={})
-    if not sm.NAME.match(name):
-        module.fail_json(msg='name %r is not a valid module name' % name, **result)
     if not 1 <= p['priority'] <= 999:
         module.fail_json(msg='priority %d: must be 1 to 999' % p['priority'], **result)
     if not os.path.isdir(os.path.join(STORE_ROOT, store)):
@@ -208,15 +222,20 @@ def main():
             if module._diff:
                 result['diff'] = dict(before='%s at priority %d\n' % (name, p['priority']), after='')
             if not module.check_mode:
-                run(module, [semodule, '-X', str(p['priority']), '-r', name], 'semodule -r %s' % name, result)
+                run(module, [semodule, '-s', store, '-X', str(p['priority']), '-r', name], 'semodule -r %s' % name,
+                    result)
         module.exit_json(**result)
 
     source = p['source']
     if p['source_path']:
         try:
-            source = _files.read_text(p['source_path'])
+            source = inp.read_regular(p['source_path'], 'source_path')
+        except inp.InputError as exc:
+            module.fail_json(msg=to_native(exc), **result)
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read source_path %s: %s' % (p['source_path'], to_native(exc)), **result)
+        if source is None:
+            module.fail_json(msg='source_path %s does not exist; nothing was changed' % p['source_path'], **result)
     if p['fc_source'] and p['format'] == 'cil':
         module.fail_json(msg='fc_source is for format=te; put file contexts in the CIL source', **result)
     result['rules'] = sm.rules_of(source, p['format'])
@@ -244,9 +263,10 @@ def main():
                               after='\n'.join(result['rules']) + '\n',
                               after_header='%s (rules to load)' % name)
     if not module.check_mode:
-        run(module, [semodule, '-X', str(p['priority']), '-i', package], 'semodule -i %s' % name, result)
+        run(module, [semodule, '-s', store, '-X', str(p['priority']), '-i', package], 'semodule -i %s' % name,
+            result)
         if sm.disabled(STORE_ROOT, store, name):
-            run(module, [semodule, '-e', name], 'semodule -e %s' % name, result)
+            run(module, [semodule, '-s', store, '-e', name], 'semodule -e %s' % name, result)
     module.exit_json(**result)
 
 

@@ -195,3 +195,47 @@ def test_hand_picked_edits(oracle, text):
             new = cfg.set_values(text, {'SELINUX': state, 'SELINUXTYPE': policy}) if text.strip() else \
                 cfg.render_new(state, policy)
             assert oracle.read(new) == (state, policy), new
+
+
+# ------------------------------------------------------------------ the store lookup: the policy type alone
+
+def store_view(text):
+    """The policy type as default_store reads it, or None when it refuses (only policy-type ambiguity may)."""
+    try:
+        policy = cfg.read_policy_only(text)
+    except cfg.ConfigError:
+        return None
+    return cfg.DEFAULT_POLICY if policy is None else policy
+
+
+@pytest.mark.parametrize('text', sorted(REFUSED_READS))
+def test_store_lookup_reads_texts_refused_only_for_their_mode(oracle, text):
+    truth = oracle.read(text)[1]
+    mine = store_view(text)
+    assert mine in (None, truth), (text, mine, truth)
+    if '\r' not in text and '\x0b' not in text:  # nothing here makes the SELINUXTYPE setting ambiguous
+        assert mine == truth, (text, mine, truth)
+
+
+def test_generated_texts_the_store_lookup_agrees_or_refuses(oracle):
+    seen = collections.Counter()
+
+    @settings(max_examples=300 * SCALE, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(config_texts())
+    def check(text):
+        truth = oracle.read(text)[1]
+        mine = store_view(text)
+        seen['texts'] += 1
+        if mine is None:
+            seen['refused'] += 1
+            return
+        assert mine == truth, (text, mine, truth)
+        seen['agreed'] += 1
+        if module_view(text) is None:
+            seen['read although the whole text is refused'] += 1
+
+    check()
+    print(dict(seen))
+    assert seen['agreed'] >= seen['texts'] // 2, seen
+    assert seen['read although the whole text is refused'] > 0, seen  # the lookup is less strict than the editor

@@ -2,6 +2,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import stat
+
 import pytest
 
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
@@ -250,6 +253,59 @@ def test_default_store(tmp_path):
     path.write_text('#\rSELINUXTYPE=mls\n')
     with pytest.raises(cfg.ConfigError, match='line break'):
         cfg.default_store(str(path))
+
+
+# The store lookup (sebool_persist, selinux_fcontext, selinux_policy_module) needs only the policy type: a text
+# refused for its MODE alone is read, one whose SELINUXTYPE setting readers see differently is refused.
+MODE_ONLY_AMBIGUOUS = [
+    ('SELINUX = enforcing\nSELINUXTYPE=default\n', 'default'),
+    (' SELINUX=enforcing\nSELINUXTYPE=mls\n', 'mls'),
+    ('SELINUX="enforcing"\n', 'targeted'),
+    ('SELINUX=enforcing\x00\nSELINUXTYPE=default\n', 'default'),
+    ('#\rSELINUX=enforcing\nSELINUXTYPE=default\n', 'default'),
+    ('x' * 4095 + 'SELINUX=disabled\nSELINUX=enforcing\nSELINUXTYPE=default\n', 'default'),
+    ('SELINUXTYPE=default\x00\n', 'default'),  # a trailing NUL: every reader strips it
+]
+
+
+@pytest.mark.parametrize('text,store', MODE_ONLY_AMBIGUOUS)
+def test_default_store_reads_a_config_ambiguous_only_in_its_mode(tmp_path, text, store):
+    path = tmp_path / 'config'
+    path.write_bytes(text.encode('utf-8'))
+    with pytest.raises(cfg.ConfigError):
+        cfg.read_mode(text)  # the editor refuses it ...
+    assert cfg.default_store(str(path)) == store  # ... the store lookup does not
+
+
+@pytest.mark.parametrize('text,problem', [
+    ('SELINUXTYPE=mls\r# default\n', 'line break'),
+    ('#\rSELINUXTYPE=mls\n', 'line break'),
+    ('SELINUXTYPE=ml\x00s\n', 'NUL'),
+    ('SELINUXTYPE=tar\u2028geted\n', 'line break'),
+    ('SELINUXTYPE="default"\n', 'not a policy type'),
+    ('SELINUXTYPE=a b\n', 'not a policy type'),
+])
+def test_default_store_refuses_an_ambiguous_or_bad_policy_type(tmp_path, text, problem):
+    path = tmp_path / 'config'
+    path.write_bytes(text.encode('utf-8'))
+    with pytest.raises(cfg.ConfigError, match=problem) as err:
+        cfg.default_store(str(path))
+    assert str(path) in str(err.value)
+
+
+def test_default_store_refuses_a_fifo_without_opening_it(tmp_path):
+    fifo = tmp_path / 'config'
+    os.mkfifo(str(fifo))
+    with pytest.raises(cfg.ConfigError, match='FIFO'):
+        cfg.default_store(str(fifo))  # a blocking open would hang here
+    assert stat.S_ISFIFO(os.lstat(str(fifo)).st_mode)
+
+
+def test_default_store_follows_the_config_constant(tmp_path, monkeypatch):
+    path = tmp_path / 'config'
+    path.write_text('SELINUXTYPE=minimum\n')
+    monkeypatch.setattr(cfg, 'CONFIG', str(path))
+    assert cfg.default_store() == 'minimum'
 
 
 @pytest.mark.parametrize('current,wanted,weaker', [

@@ -190,3 +190,40 @@ def test_policy_installed(tmp_path):
     assert not se.policy_installed('mls', str(tmp_path))
     assert not se.policy_installed('../targeted', str(tmp_path))
     assert se.installed_policies(str(tmp_path)) == ['targeted']
+
+
+# ------------------------------------------------------------------ relabel flag, kernel arg fixes
+
+def test_the_relabel_flag_of_a_config_is_at_the_root_it_implies(tmp_path):
+    assert se.autorelabel_for('/etc/selinux/config') == se.AUTORELABEL == '/.autorelabel'
+    assert se.autorelabel_for('/mnt/sysimage/etc/selinux/config') == '/mnt/sysimage/.autorelabel'
+    assert se.autorelabel_for('/mnt/sysimage/etc/selinux/../selinux/config') == '/mnt/sysimage/.autorelabel'
+    assert se.autorelabel_for('/root/cfg') is None
+    assert se.autorelabel_for('/srv/myetc/selinux/config') is None
+    config = tmp_path / 'img' / 'etc' / 'selinux' / 'config'
+    config.parent.mkdir(parents=True)
+    config.write_text('')
+    link = tmp_path / 'cfg-link'
+    link.symlink_to(config)
+    assert se.autorelabel_for(str(link)) == str(tmp_path / 'img' / '.autorelabel')  # where the write goes
+
+
+def test_the_relabel_flag_state(tmp_path):
+    flag = tmp_path / '.autorelabel'
+    assert se.autorelabel_state(str(flag)) == 'absent'
+    flag.symlink_to(tmp_path / 'elsewhere')
+    assert se.autorelabel_state(str(flag)) == 'a symbolic link'  # even dangling: never written through
+    flag.unlink()
+    flag.mkdir()
+    assert se.autorelabel_state(str(flag)) == 'a directory'
+    flag.rmdir()
+    flag.write_text('')
+    assert se.autorelabel_state(str(flag)) == 'present'
+
+
+def test_apply_fixes_is_what_the_boot_config_holds_after_the_fix():
+    args = {'selinux': '0', 'enforcing': '0', 'security': 'apparmor', 'lsm': 'apparmor'}
+    drop = se.fixes_for(args, 'enforcing')
+    fixed = se.apply_fixes(args, drop)
+    assert fixed == {'security': 'selinux', 'lsm': 'apparmor'}
+    assert se.blocking_reasons(fixed, 'enforcing') == ['lsm=apparmor does not list selinux']
