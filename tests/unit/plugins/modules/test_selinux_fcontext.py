@@ -116,8 +116,8 @@ def test_check_mode_and_diff_import_nothing(lab, run_module):
 
 def test_restorecon_runs_over_the_covered_paths_or_is_skipped(lab, run_module, monkeypatch):
     res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
-    assert res['restorecon_paths'] == [lab['www']] and lab['rlog'].read_text().split() == ['-R', '-v', '--',
-                                                                                             lab['www']]
+    assert res['restorecon_paths'] == [lab['www']]
+    assert lab['rlog'].read_text().split() == ['-R', '-v', '--', lab['www']]
     monkeypatch.setattr(mod, 'selinux_active', lambda: False)
     off = run_module(mod.main, rules(lab, 'httpd_sys_rw_content_t'))
     assert 'not active' in off['restorecon_skipped']
