@@ -264,6 +264,82 @@ def test_denials_playbook_reports_every_host(lab, tmp_path):
     assert strict.returncode != 0 and 'hosts falling short' in strict.stdout
 
 
+def module(lab, group, name, args):
+    """One module task, ad hoc, on the lab group; its result as JSON (the json callback)."""
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
+    proc = run(['ansible', '-i', lab, group, '-m', 'confine.lsm.%s' % name, '-a', json.dumps(args)], env=env,
+               check=False)
+    try:
+        plays = json.loads(proc.stdout[proc.stdout.index('{'):])['plays']
+    except ValueError:
+        raise AssertionError('no JSON result from %s: %s' % (name, proc.stdout[-3000:]))
+    results = list(plays[0]['tasks'][0]['hosts'].values())
+    assert len(results) == 1, results
+    return results[0]
+
+
+KILL = ('abi <abi/4.0>,\ninclude <tunables/global>\n'
+        'profile confine-kill /usr/local/bin/confine-kill flags=(kill) {\n  /etc/hosts r,\n}\n')
+HATTED = ('abi <abi/4.0>,\ninclude <tunables/global>\n'
+          'profile confine-hatted /usr/local/bin/confine-hatted {\n  /etc/hosts r,\n'
+          '  ^confine-hat flags=(complain) {\n    /etc/hostname r,\n  }\n}\n')
+
+
+def loaded_modes(names):
+    """{name: mode} as the kernel lists the loaded profiles (hats as parent//hat)."""
+    modes = {}
+    for line in ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles').splitlines():
+        name, sep, mode = line.rpartition(' (')
+        if sep and name in names:
+            modes[name] = mode.rstrip(')')
+    return modes
+
+
+def test_kill_profile_kept_and_complain_hat_fails_verify_until_enforced(lab, tmp_path):
+    """AppArmor 4 on the trixie kernel: mode=enforce keeps a kill profile (file and kernel, weakened: []), a
+    complain hat inside a profile the fleet enforces fails verify, and enforce.yml fixes it through its profile."""
+    files = {'/etc/apparmor.d/confine-kill': KILL, '/etc/apparmor.d/confine-hatted': HATTED}
+    names = ['confine-kill', 'confine-hatted', 'confine-hatted//confine-hat']
+    try:
+        for path, text in files.items():
+            run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, 'apparmor', 'sh', '-c',
+                 'cat > %s && apparmor_parser -r -W %s' % (path, path)], input=text)
+        assert loaded_modes(names) == {'confine-kill': 'kill', 'confine-hatted': 'enforce',
+                                       'confine-hatted//confine-hat': 'complain'}
+
+        kept = module(lab, 'apparmor', 'apparmor_profile_mode', {'profiles': ['confine-kill'], 'mode': 'enforce'})
+        assert kept.get('failed') is not True and kept['changed'] is False, kept
+        assert kept['weakened'] == [] and [s['names'] for s in kept['skipped_profiles']] == [['confine-kill']], kept
+        assert 'stronger than enforce: kept' in kept['skipped_profiles'][0]['reason'], kept
+        assert 'flags=(kill)' in ssh('apparmor', 'cat', '/etc/apparmor.d/confine-kill')
+        assert loaded_modes(['confine-kill']) == {'confine-kill': 'kill'}
+
+        enforce = json.dumps({'confine_apparmor_enforce': ['nginx', 'confine-hatted']})
+        proc = playbook(lab, 'verify.yml', '--check', '-e', 'confine_hosts=apparmor', '-e', enforce, check=False,
+                        report_dir=str(tmp_path / 'v1'))
+        assert proc.returncode != 0 and 'hosts falling short' in proc.stdout, proc.stdout[-3000:]
+        with open(str(tmp_path / 'v1' / 'report.json')) as f:
+            aa = json.load(f)['hosts'][0]
+        failed = [(c['id'], c['text']) for c in aa['checks']]
+        assert failed == [('apparmor.profile_not_enforced', 'profile not enforced: confine-hatted//confine-hat')], aa
+        assert 'profiles=[confine-hatted] mode=enforce' in aa['checks'][0]['fix'], aa
+
+        playbook(lab, 'enforce.yml', '-e', 'confine_hosts=apparmor', '-e', enforce, report_dir=str(tmp_path / 'e'))
+        assert loaded_modes(names) == {'confine-kill': 'kill', 'confine-hatted': 'enforce',
+                                       'confine-hatted//confine-hat': 'enforce'}
+        assert 'flags=(complain)' not in ssh('apparmor', 'cat', '/etc/apparmor.d/confine-hatted')
+        playbook(lab, 'verify.yml', '--check', '-e', 'confine_hosts=apparmor', '-e', enforce,
+                 report_dir=str(tmp_path / 'v2'))
+        with open(str(tmp_path / 'v2' / 'report.json')) as f:
+            report = json.load(f)
+        assert report['summary']['failed'] == 0, report
+        accepted = [a['text'] for a in report['hosts'][0].get('accepted', [])]
+        assert 'profile confine-kill is in kill mode (stronger than enforce; kept)' in accepted, report['hosts'][0]
+    finally:
+        for path in files:
+            ssh('apparmor', 'sh', '-c', 'apparmor_parser -R %s; rm -f %s' % (path, path), check=False)
+
+
 def test_reboot_in_the_middle_of_a_run(lab, tmp_path):
     """Reliability: the SELinux host reboots while enforce.yml runs; it comes back enforcing and a rerun converges."""
     import subprocess as sp
