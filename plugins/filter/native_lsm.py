@@ -41,17 +41,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.confine.lsm.plugins.module_utils import _facts
+
 
 def native_lsm(facts):
     if not isinstance(facts, dict):
         raise AnsibleFilterError('native_lsm expects ansible_facts (a dict), got %s' % type(facts).__name__)
-    args = facts.get('cmdline') or {}
-    lsm_list = ('%s' % args.get('lsm', '')).split(',')
-    booted_for_selinux = args.get('security') == 'selinux' or ('selinux' in lsm_list and 'apparmor' not in lsm_list)
-    selinux = facts.get('selinux') or {}
-    if facts.get('os_family') == 'RedHat' or selinux.get('status') == 'enabled' or booted_for_selinux:
-        return 'selinux'
-    return 'apparmor'
+    # the rule lives in module_utils: confine.lsm.lsm_status_info applies it on the host for lsm=native
+    return _facts.native(facts)
 
 
 class FilterModule(object):

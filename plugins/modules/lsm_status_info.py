@@ -37,10 +37,24 @@ extends_documentation_fragment:
   - confine.lsm.attributes.info_module
 options:
   lsm:
-    description: Which LSM's sections to read. Each section says whether the kernel runs that LSM.
+    description:
+      - Which LSM's sections to read. Each section says whether the kernel runs that LSM.
+      - V(native) reads the one the host is meant to run, by the rule of the P(confine.lsm.native_lsm#filter)
+        filter applied to the facts this call collects (SELinux for the RedHat family, when SELinux is enabled or
+        the kernel was booted for it; AppArmor otherwise). RV(lsm) says which.
     type: str
-    choices: [all, selinux, apparmor]
+    choices: [all, selinux, apparmor, native]
     default: all
+  facts:
+    description:
+      - Also return the minimal facts in RV(ansible_facts), collected by ansible's own collectors: what
+        M(ansible.builtin.setup) returns with O(ansible.builtin.setup#module:gather_subset=[min]) (OS family,
+        distribution, service and package manager, kernel command line, SELinux and AppArmor status, ...), except
+        C(ansible_local). A play with C(gather_facts: false) gets its facts and the posture from one module run
+        per host instead of two; the fleet playbooks and roles of this collection do so.
+    type: bool
+    default: false
+    version_added: 0.3.0
   processes:
     description:
       - Read every process's label from C(/proc) (unconfined services on SELinux, processes a loaded profile
@@ -107,6 +121,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lsm:
+  description: The LSM sections read (V(all), V(selinux) or V(apparmor)); for O(lsm=native), the host's native one.
+  returned: always
+  type: str
+  sample: selinux
+ansible_facts:
+  description: The minimal facts, as M(ansible.builtin.setup) with C(gather_subset=[min]) returns them.
+  returned: when O(facts) is true
+  type: dict
+  sample: {ansible_os_family: Debian, ansible_service_mgr: systemd, ansible_selinux: {status: enabled}}
 status:
   description: The posture, one section per LSM read, and the packages.
   returned: always
@@ -165,6 +189,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _apparmor as aa
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
+from ansible_collections.confine.lsm.plugins.module_utils import _facts
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
@@ -406,7 +431,8 @@ def read_denials(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            lsm=dict(type='str', default='all', choices=['all', 'selinux', 'apparmor']),
+            lsm=dict(type='str', default='all', choices=['all', 'selinux', 'apparmor', 'native']),
+            facts=dict(type='bool', default=False),
             processes=dict(type='bool', default=True),
             devices=dict(type='bool', default=True),
             booleans=dict(type='list', elements='str', default=[]),
@@ -419,10 +445,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    want_selinux = p['lsm'] in ('all', 'selinux')
-    want_apparmor = p['lsm'] in ('all', 'apparmor')
-    if want_selinux and not HAS_SELINUX and (se.selinuxfs() or os.path.exists('/etc/selinux/config')):
+    if p['lsm'] in ('all', 'selinux', 'native') and not HAS_SELINUX and \
+            (se.selinuxfs() or os.path.exists('/etc/selinux/config')):
         _respawn.into_system_python('selinux')  # returns only when no system Python has the bindings
+    facts = _facts.minimal(module) if p['facts'] or p['lsm'] == 'native' else None
+    lsm = _facts.native(_facts.unprefixed(facts)) if p['lsm'] == 'native' else p['lsm']
+    want_selinux = lsm in ('all', 'selinux')
+    want_apparmor = lsm in ('all', 'apparmor')
     for ref in p['profiles']:
         try:
             aa.check_reference(ref)
@@ -446,11 +475,15 @@ def main():
     if want_apparmor:
         status['apparmor'] = read_apparmor(module, aa_procs, cmdline, boot)
     status['packages'] = read_packages(module, p['packages'])
-    status['read'] = dict((k, p[k]) for k in ('lsm', 'processes', 'devices', 'booleans', 'profiles', 'packages',
+    status['read'] = dict((k, p[k]) for k in ('processes', 'devices', 'booleans', 'profiles', 'packages',
                                               'profile_dir'))
+    status['read']['lsm'] = lsm
     if p['denials_since']:
         status['denials'] = read_denials(module)
-    module.exit_json(changed=False, status=status)
+    result = dict(changed=False, lsm=lsm, status=status)
+    if p['facts']:
+        result['ansible_facts'] = facts
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

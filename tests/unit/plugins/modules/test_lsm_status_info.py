@@ -152,3 +152,45 @@ def test_a_hat_in_complain_mode_leaves_its_profile_not_enforced(run_module, monk
     judged = lsm_findings(result['status'], 'apparmor', {'enforced': ['one']})
     (hat,) = [f for f in judged['findings'] if f['id'] == 'apparmor.profile_not_enforced']
     assert hat['fix'] == 'confine.lsm.apparmor_profile_mode profiles=[one] mode=enforce', hat
+
+
+# facts that change between two reads or are the module's own
+VOLATILE = ('ansible_date_time', 'ansible_env', 'ansible_python', 'ansible_user_dir', 'ansible_user_shell')
+
+
+def test_facts_are_setup_min_facts_and_native_picks_the_lsm(run_module, monkeypatch):
+    monkeypatch.setattr(mod, 'service_state', lambda module, unit: None)
+    monkeypatch.setattr(mod.se, 'selinuxfs', lambda *a: None)
+    from ansible.modules import setup
+    setup_facts = run_module(setup.main, {'gather_subset': ['min']})['ansible_facts']
+    result = run_module(mod.main, {'facts': True, 'lsm': 'native', 'processes': False, 'devices': False})
+    facts = result['ansible_facts']
+    assert sorted(facts) == sorted(setup_facts)
+    for key in sorted(facts):
+        if key not in VOLATILE:
+            assert facts[key] == setup_facts[key], key
+    for key in ('ansible_os_family', 'ansible_service_mgr', 'ansible_pkg_mgr', 'ansible_cmdline', 'ansible_selinux',
+                'ansible_apparmor', 'module_setup'):
+        assert key in facts, key
+    # this machine: Debian, SELinux not enabled, no lsm= selinux: AppArmor is its native MAC, and only it was read
+    assert facts['ansible_os_family'] == 'Debian' and result['lsm'] == 'apparmor'
+    assert sorted(result['status']) == ['apparmor', 'packages', 'read'] and result['status']['read']['lsm'] == 'apparmor'
+    without = run_module(mod.main, {'processes': False, 'devices': False})
+    assert 'ansible_facts' not in without and without['lsm'] == 'all' and 'selinux' in without['status']
+
+
+@pytest.mark.parametrize('facts, lsm', [
+    ({'os_family': 'RedHat'}, 'selinux'),
+    ({'os_family': 'Debian', 'selinux': {'status': 'enabled'}}, 'selinux'),
+    ({'os_family': 'Debian', 'cmdline': {'security': 'selinux'}}, 'selinux'),
+    ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,selinux'}}, 'selinux'),
+    ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,selinux,apparmor'}}, 'apparmor'),
+    ({'os_family': 'Debian', 'selinux': {'status': 'disabled'}}, 'apparmor'),
+    ({'os_family': 'Suse'}, 'apparmor'),
+])
+def test_native_is_the_filters_rule(facts, lsm):
+    from ansible_collections.confine.lsm.plugins.filter.native_lsm import native_lsm
+    from ansible_collections.confine.lsm.plugins.module_utils import _facts
+    assert _facts.native(facts) == native_lsm(facts) == lsm
+    assert _facts.unprefixed({'ansible_os_family': 'Debian', 'module_setup': True}) == {
+        'os_family': 'Debian', 'module_setup': True}
