@@ -29,6 +29,7 @@ BENCH = os.path.join(ROOT, 'bench')
 # the enforce case's contender: the collection as of release 0.2.0
 BASELINE_REV = 'f0b60bf'
 BASELINE_NAME = 'enforce.yml@0.2.0'
+VERIFY_BASELINE = 'verify.yml@0.2.0'
 LAB = 'bench'
 CASES = {
     'booleans': ('plays/booleans.yml', ['sebool_persist', 'seboolean', 'raw'], 'bench_names'),
@@ -251,7 +252,8 @@ class Bench(object):
         return path, colls
 
     def enforce_case(self):
-        """enforce.yml of this checkout against enforce.yml of release 0.2.0, alternating, on the same two lab VMs."""
+        """enforce.yml (and verify.yml) of this checkout against those of release 0.2.0, alternating, on the same two
+        lab VMs."""
         extra = os.path.join(ROOT, 'playbooks', 'vars', 'lab.yml')
         lower = os.path.join(ROOT, 'playbooks', 'lab-lower.yml')
         base, base_colls = self.baseline_tree()
@@ -275,6 +277,16 @@ class Bench(object):
                     log('%s %s (2 VMs): %.1f s' % (name, phase, wall))
                     if self.checkpoint:
                         self.checkpoint()
+            # the audit a fleet runs most: verify.yml of both trees on the compliant hosts
+            verify = [('verify.yml', os.path.join(ROOT, 'playbooks', 'verify.yml'), None),
+                      (VERIFY_BASELINE, os.path.join(base, 'playbooks', 'verify.yml'), base_colls)]
+            for name, play, colls in (verify if rnd % 2 == 0 else list(reversed(verify))):
+                wall, dummy, dummy2 = self.playbook(play, vars_, collections=colls)
+                self.rows.append(dict(case='verify', size=2, contender=name, phase='compliant', round=rnd,
+                                      seconds=round(wall, 2)))
+                log('%s compliant (2 VMs): %.1f s' % (name, wall))
+                if self.checkpoint:
+                    self.checkpoint()
 
     def fleet_case(self, sizes, forks_list, strategies):
         """verify.yml on 1..N containers for every forks value and strategy (ansible's linear, mitogen's), alternating."""
@@ -417,6 +429,16 @@ class Bench(object):
                           self.med('enforce', 2, BASELINE_NAME, 'needs_every_fix'))
             targets.append(('enforce.yml on hosts needing every fix: no slower than 0.2.0 (issue 18)',
                             ratio(base, ours), met(base, ours, lambda r: r >= 0.95)))
+        if [r for r in self.rows if r['case'] == 'verify']:
+            ours, base = self.med('verify', 2, 'verify.yml', 'compliant'), self.med('verify', 2, VERIFY_BASELINE,
+                                                                                    'compliant')
+            out += ['The audit alone: `playbooks/verify.yml` of both trees on the same compliant VMs, in the same '
+                    'rounds.', '', '| host state | rounds | this checkout (s) | 0.2.0 (s) | 0.2.0 / this |',
+                    '|---|---|---|---|---|',
+                    '| compliant | %s | %s | %s | %s |' % (self.rounds('verify', 2, 'verify.yml', 'compliant'),
+                                                         fmt(ours), fmt(base), ratio(base, ours)), '']
+            targets.append(('verify.yml on compliant hosts: at least 3x faster than 0.2.0 (issue 14)',
+                            ratio(base, ours), met(base, ours, lambda r: r >= 3)))
         fleet = [r for r in self.rows if r['case'] == 'fleet']
         if fleet:
             sizes = sorted(set(r['size'] for r in fleet))
@@ -520,10 +542,13 @@ def main():
         paired = any(r['contender'] == BASELINE_NAME for p in parts for r in p['rows'])
         # fleet rows from before verify became one posture read (no strategy recorded) are not mixed with later ones
         strategies = any(r['case'] == 'fleet' and 'strategy' in r for p in parts for r in p['rows'])
+        # the playbook cases come from the latest run that measured them side by side: each run measures one state
+        # of this checkout, and medians over two states would describe neither
+        latest = max((p for p in parts if any(r['contender'] == BASELINE_NAME for r in p['rows'])),
+                     key=lambda p: p['started'], default=None)
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
                     rows=[r for p in parts for r in p['rows']
-                          if not (paired and r['case'] == 'enforce'
-                                  and not any(x['contender'] == BASELINE_NAME for x in p['rows']))
+                          if not (paired and r['case'] in ('enforce', 'verify') and p is not latest)
                           and not (strategies and r['case'] == 'fleet' and 'strategy' not in r)],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         bench = Bench(args)
