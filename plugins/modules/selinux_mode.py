@@ -140,7 +140,10 @@ policy:
   type: str
   sample: targeted
 reboot_required:
-  description: True when the running kernel does not match the config (mode or policy) until a reboot.
+  description:
+    - True when the running kernel does not match the config (mode or policy) until a reboot.
+    - Fixing the boot configuration's arguments (O(fix_kernel_args)) alone needs none when the running kernel is
+      already in the requested state: the fixed arguments are for the next boot.
   returned: always
   type: bool
   sample: false
@@ -391,7 +394,9 @@ def main():
     if p['fix_kernel_args']:
         fixed = fix_kernel_args(module, kargs, p['state'], result)
         if fixed:
-            result.update(changed=True, kernel_args_fixed=fixed, reboot_required=True)
+            # the boot configuration is for the next boot: the running kernel needs a reboot only when its own
+            # command line blocks, and then it is not running SELinux (reboot_required is already true)
+            result.update(changed=True, kernel_args_fixed=fixed)
             if module.check_mode:  # what the boot configuration would hold
                 boot = dict(kargs['boot_config'])
                 boot['args'] = se.apply_fixes(boot['args'], fixed)

@@ -46,8 +46,9 @@ def playbook(lab, name, *extra, check=True, report_dir=None):
     return run(argv, check=check)
 
 
-def ssh(host, *command, check=True):
-    return run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host] + list(command), check=check).stdout
+def ssh(host, *command, check=True, input_text=None):
+    return run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, host] + list(command), check=check,
+               input=input_text).stdout
 
 
 def reboot_and_wait(host, timeout=900):
@@ -338,6 +339,85 @@ def test_kill_profile_kept_and_complain_hat_fails_verify_until_enforced(lab, tmp
     finally:
         for path in files:
             ssh('apparmor', 'sh', '-c', 'apparmor_parser -R %s; rm -f %s' % (path, path), check=False)
+
+
+COMPLAIN = ('abi <abi/4.0>,\ninclude <tunables/global>\n'
+            'profile confine-complain /usr/local/bin/confine-complain flags=(complain) {\n  /etc/hosts r,\n}\n')
+IDLE_UNIT = '[Unit]\nDescription=confine.lsm lab test: a service whose binary the policy does not know\n' \
+            '[Service]\nExecStart=/usr/local/bin/confine-idle infinity\n'
+GRUB_TEST = 'GRUB_CMDLINE_LINUX="quiet selinux=0"\n'
+
+
+def checks_of(report_dir):
+    """{lsm: [(id, text), ...]} and {lsm: [accepted text, ...]} from a fleet report."""
+    with open(os.path.join(report_dir, 'report.json')) as f:
+        hosts = json.load(f)['hosts']
+    return (dict((h['lsm'], sorted((c['id'], c['text']) for c in h['checks'])) for h in hosts),
+            dict((h['lsm'], sorted('%s: %s' % (a['text'], a['reason']) for a in h.get('accepted', []))) for h in hosts),
+            hosts)
+
+
+def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_path):
+    """Three lowered states at once: a systemd service whose binary is bin_t (it runs in a domain the policy leaves
+    unconfined), boot configuration args that disable SELinux, and a profile in complain mode under policy all.
+    verify names each with its id; drift fixes the boot args (and says no reboot is needed: the running kernel
+    has them not); the two accepted ones pass only with the reason the report prints."""
+    # from the fleet's compliant state (a compliant run when the tests before this one left it so)
+    playbook(lab, 'enforce.yml', report_dir=str(tmp_path / 'e0'))
+    grub = ssh('selinux', 'sh', '-c', 'cat /etc/default/grub 2>/dev/null || echo CONFINE-NO-GRUB-FILE')
+    try:
+        ssh('selinux', 'sh', '-c', 'cp /bin/sleep /usr/local/bin/confine-idle && restorecon /usr/local/bin/confine-idle'
+            ' && cat > /etc/systemd/system/confine-idle.service && systemctl daemon-reload'
+            ' && systemctl start confine-idle', input_text=IDLE_UNIT)
+        ssh('selinux', 'sh', '-c', 'cat > /etc/default/grub', input_text=GRUB_TEST)
+        run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, 'apparmor', 'sh', '-c',
+             'cat > /etc/apparmor.d/confine-complain && apparmor_parser -r -W /etc/apparmor.d/confine-complain'],
+            input=COMPLAIN)
+        pid = ssh('selinux', 'systemctl', 'show', '-p', 'MainPID', '--value', 'confine-idle').strip()
+        domain = ssh('selinux', 'cat', '/proc/%s/attr/current' % pid).strip().split(':')[2]
+        label = ssh('selinux', 'ls', '-Z', '/usr/local/bin/confine-idle').split()[0]
+        assert label.split(':')[2] == 'bin_t', label
+
+        policy_all = ['-e', 'confine_verify_apparmor_policy=all']
+        proc = playbook(lab, 'verify.yml', '--check', *policy_all, check=False, report_dir=str(tmp_path / 'v1'))
+        assert proc.returncode != 0 and 'hosts falling short' in proc.stdout, proc.stdout[-3000:]
+        checks, accepted, hosts = checks_of(str(tmp_path / 'v1'))
+        se = dict(checks['selinux'])
+        assert sorted(se) == ['selinux.boot_args', 'selinux.unconfined_service'], hosts
+        assert 'selinux=0' in se['selinux.boot_args'] and '/etc/default/grub' in se['selinux.boot_args'], se
+        assert se['selinux.unconfined_service'].startswith(
+            'unconfined service: confine-idle.service (pid %s, /usr/local/bin/confine-idle, domain %s, '
+            'executable label %s)' % (pid, domain, label)), se
+        # the lab's image may have other profiles in complain mode: policy all names them too
+        assert ('apparmor.complain', 'profile confine-complain is in complain mode') in checks['apparmor'], hosts
+        assert all(c[0] == 'apparmor.complain' for c in checks['apparmor']), hosts
+
+        # drift may fix the boot configuration (the role's opt-in); the two others are accepted with a reason
+        others = [c[1].split()[1] for c in checks['apparmor'] if c[1] != 'profile confine-complain is in complain mode']
+        accept = json.dumps({
+            'confine_selinux_fix_kernel_args': True,
+            'confine_verify_selinux_unconfined_exceptions': [{'name': 'confine-idle.service', 'reason': 'lab test'}],
+            'confine_verify_apparmor_exceptions': [{'name': n, 'reason': 'lab test'}
+                                                   for n in ['confine-complain'] + others]})
+        proc = playbook(lab, 'drift.yml', *policy_all, '-e', accept, report_dir=str(tmp_path / 'd'))
+        checks, accepted, hosts = checks_of(str(tmp_path / 'd'))
+        assert checks == {'selinux': [], 'apparmor': []}, hosts
+        se = [h for h in hosts if h['lsm'] == 'selinux'][0]
+        assert [x for x in se['drift_found'] if 'selinux=0' in x] == se['drift_fixed'] and se['drift_fixed'], se
+        assert any(a.startswith('unconfined service: confine-idle.service') and a.endswith(': lab test')
+                   for a in accepted['selinux']), accepted
+        assert 'profile confine-complain is in complain mode: lab test' in accepted['apparmor'], accepted
+        assert ssh('selinux', 'cat', '/etc/default/grub') == 'GRUB_CMDLINE_LINUX="quiet"\n'
+        assert ssh('selinux', 'getenforce').strip() == 'Enforcing'
+    finally:
+        ssh('selinux', 'sh', '-c', 'systemctl stop confine-idle; rm -f /etc/systemd/system/confine-idle.service '
+            '/usr/local/bin/confine-idle; systemctl daemon-reload', check=False)
+        if grub.strip() == 'CONFINE-NO-GRUB-FILE':
+            ssh('selinux', 'rm', '-f', '/etc/default/grub', check=False)
+        else:
+            ssh('selinux', 'sh', '-c', 'cat > /etc/default/grub', input_text=grub, check=False)
+        ssh('apparmor', 'sh', '-c', 'apparmor_parser -R /etc/apparmor.d/confine-complain; '
+            'rm -f /etc/apparmor.d/confine-complain', check=False)
 
 
 def test_reboot_in_the_middle_of_a_run(lab, tmp_path):

@@ -100,7 +100,9 @@ def test_kernel_args_are_reported_as_they_are_after_the_fix(lab, run_module, che
     res = run(run_module, lab, check=check, state='enforcing', fix_kernel_args=True)
     assert res['before']['kernel_args_blocking'] is True
     assert res['before']['boot_args'] == {'selinux': '0', 'security': 'apparmor'}
-    assert res['kernel_args_fixed'] == {'selinux': None, 'security': 'selinux'} and res['reboot_required']
+    assert res['kernel_args_fixed'] == {'selinux': None, 'security': 'selinux'}
+    # the running kernel (permissive, made enforcing at runtime) is not blocked: the fix is for the next boot
+    assert res['reboot_required'] is False, res
     assert res['kernel_args_blocking'] is False, res
     assert res['kernel_args']['boot_config']['args'] == {'security': 'selinux'}
     assert res['kernel_args']['boot_config']['blocking'] == []
@@ -111,6 +113,15 @@ def test_kernel_args_are_reported_as_they_are_after_the_fix(lab, run_module, che
         assert lab['log'].read_text() == 'run\n'
         again = run(run_module, lab, state='enforcing', fix_kernel_args=True)
         assert again['kernel_args_fixed'] == {} and not again['kernel_args_blocking']
+
+
+def test_a_kernel_booted_with_selinux_0_still_needs_the_reboot_after_the_fix(lab, run_module):
+    lab['grub'].write_text('GRUB_CMDLINE_LINUX="quiet selinux=0"\n')
+    lab['cmdline'].write_text('BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro selinux=0\n')
+    lab['live']['mode'] = 'disabled'
+    res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
+    assert res['kernel_args_fixed'] == {'selinux': None} and res['reboot_required'] is True, res
+    assert res['kernel_args']['cmdline']['blocking'], res
 
 
 def test_an_lsm_list_without_selinux_still_blocks_after_the_fix(lab, run_module, monkeypatch):
