@@ -435,8 +435,9 @@ class Bench(object):
             out += ['The audit alone: `playbooks/verify.yml` of both trees on the same compliant VMs, in the same '
                     'rounds.', '', '| host state | rounds | this checkout (s) | 0.2.0 (s) | 0.2.0 / this |',
                     '|---|---|---|---|---|',
-                    '| compliant | %s | %s | %s | %s |' % (self.rounds('verify', 2, 'verify.yml', 'compliant'),
-                                                         fmt(ours), fmt(base), ratio(base, ours)), '']
+                    '| compliant | %s | %s | %s | %s |' % (
+                        self.rounds('verify', 2, 'verify.yml', 'compliant'), fmt(ours), fmt(base), ratio(base, ours)),
+                    '']
             targets.append(('verify.yml on compliant hosts: at least 3x faster than 0.2.0 (issue 14)',
                             ratio(base, ours), met(base, ours, lambda r: r >= 3)))
         fleet = [r for r in self.rows if r['case'] == 'fleet']

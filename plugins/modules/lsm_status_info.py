@@ -47,11 +47,12 @@ options:
     default: all
   facts:
     description:
-      - Also return the minimal facts in RV(ansible_facts), collected by ansible's own collectors: what
+      - Also return the minimal facts in RV(ansible_facts), collected by ansible's own collectors, that is what
         M(ansible.builtin.setup) returns with O(ansible.builtin.setup#module:gather_subset=[min]) (OS family,
-        distribution, service and package manager, kernel command line, SELinux and AppArmor status, ...), except
-        C(ansible_local). A play with C(gather_facts: false) gets its facts and the posture from one module run
-        per host instead of two; the fleet playbooks and roles of this collection do so.
+        distribution, service and package manager, kernel command line, SELinux and AppArmor status, and so on),
+        except C(ansible_local).
+      - A play that sets C(gather_facts) to V(false) gets its facts and the posture from one module run per host
+        instead of two; the fleet playbooks and roles of this collection do so.
     type: bool
     default: false
     version_added: 0.3.0
