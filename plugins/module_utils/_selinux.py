@@ -126,24 +126,71 @@ def read_cmdline(path=None):
         return ''
 
 
-def read_grub_default(path=None):
-    """Args from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub (None: no such file). A path
-    that is not a regular file raises _selinux_input.InputError, unread."""
+GRUB_D = '/etc/default/grub.d'
+_GRUB_ASSIGN = re.compile(r'^\s*(?:export\s+)?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)=(.*)$')
+_GRUB_REF = re.compile(r'\$\{?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)\}?')
+
+
+def grub_default_files(grub_default=None, grub_d=None):
+    """The files grub-mkconfig sources for its defaults, in its order: /etc/default/grub, then grub.d/*.cfg sorted."""
+    grub_default, grub_d = grub_default or DEFAULT_GRUB, grub_d or GRUB_D
     try:
-        text = inp.read_regular(path or DEFAULT_GRUB, 'the GRUB defaults file')
+        extra = sorted(os.path.join(grub_d, n) for n in os.listdir(grub_d) if n.endswith('.cfg'))
+    except OSError:
+        extra = []
+    return [grub_default] + extra
+
+
+def _shell_value(raw):
+    """The value of a shell assignment's right-hand side: quotes removed, a trailing comment dropped."""
+    raw = raw.strip()
+    if raw[:1] in ('"', "'"):
+        end = raw.find(raw[0], 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    return raw.split('#', 1)[0].strip()
+
+
+def read_grub_file(path):
+    """A GRUB defaults file's text, None when it does not exist; a FIFO, a device or a directory raises
+    _selinux_input.InputError unread (the open never blocks)."""
+    try:
+        return inp.read_regular(path, 'the GRUB defaults file')
     except (IOError, OSError):
         return None
-    if text is None:
+
+
+def grub_default_args(paths, read=read_grub_file):
+    """The kernel args grub-mkconfig builds from /etc/default/grub and grub.d/*.cfg, read in that order: the last
+    assignment wins and "$GRUB_CMDLINE_LINUX ..." extends the value before it, as the shell that sources them does.
+    None when no file assigns either variable."""
+    values, seen = {}, False
+    for path in paths:
+        text = read(path)
+        if text is None:
+            continue
+        for line in text.splitlines():
+            m = _GRUB_ASSIGN.match(line)
+            if not m:
+                continue
+            seen = True
+            value = _shell_value(m.group(2))
+            if m.group(2).strip()[:1] != "'":  # the shell expands in double quotes and bare words, not in single
+                value = _GRUB_REF.sub(lambda r: values.get(r.group(1), ''), value)
+            values[m.group(1)] = value
+    if not seen:
         return None
-    merged = []
-    for key in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'):
-        m = re.search(r'^\s*%s=(["\']?)(.*?)\1\s*$' % key, text, re.M)
-        if m:
-            merged.append(m.group(2))
-    return ' '.join(merged)
+    return ' '.join(' '.join(values.get(k, '') for k in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT')).split())
 
 
-_GRUB_KEY = re.compile(r'^(\s*GRUB_CMDLINE_LINUX(?:_DEFAULT)?=)(["\']?)(.*?)(\2\s*)$', re.M)
+def read_grub_default(path=None, grub_d=None):
+    """Args from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT as grub-mkconfig gets them (None: no file assigns
+    them). With only path, that file alone; otherwise /etc/default/grub (or path) and grub.d/*.cfg."""
+    if path is not None and grub_d is None:
+        return grub_default_args([path])
+    return grub_default_args(grub_default_files(path, grub_d))
+
+
+_GRUB_KEY = re.compile(r'^(\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=)(["\']?)(.*?)(\2\s*(?:#.*)?)$', re.M)
 
 
 def strip_grub_default(text, drop):

@@ -256,40 +256,19 @@ def unlabeled_devices(root='/dev', label_of=_files.selinux_label, expected_of=No
 # ------------------------------------------------------------------ boot configuration
 
 KERNEL_CMDLINE = '/etc/kernel/cmdline'
-GRUB_D = '/etc/default/grub.d'
+GRUB_D = se.GRUB_D
 BLS_DIR = '/boot/loader/entries'
 GRUBENVS = ('/boot/grub2/grubenv', '/boot/grub/grubenv')
-_GRUB_ASSIGN = re.compile(r'^\s*(?:export\s+)?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)=(.*)$')
-_GRUB_REF = re.compile(r'\$\{?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)\}?')
+grub_default_args = se.grub_default_args
 
 
-def _shell_value(raw):
-    """The value of a shell assignment's right-hand side: quotes removed, a trailing comment dropped."""
-    raw = raw.strip()
-    if raw[:1] in ('"', "'"):
-        end = raw.find(raw[0], 1)
-        return raw[1:end] if end > 0 else raw[1:]
-    return raw.split('#', 1)[0].strip()
-
-
-def grub_default_args(paths):
-    """The kernel args grub-mkconfig builds from /etc/default/grub and grub.d/*.cfg, read in that order: the last
-    assignment wins and "$GRUB_CMDLINE_LINUX ..." extends the value before it, as the shell that sources them does."""
-    values, seen = {}, False
-    for path in paths:
-        text = _read(path)
-        if text is None:
-            continue
-        for line in text.splitlines():
-            m = _GRUB_ASSIGN.match(line)
-            if not m:
-                continue
-            seen = True
-            value = _shell_value(m.group(2))
-            values[m.group(1)] = _GRUB_REF.sub(lambda r: values.get(r.group(1), ''), value)
-    if not seen:
+def _read_config(path):
+    """A boot configuration file's text; None when it is missing, unreadable or not a regular file (a FIFO there is
+    never opened in a way that could block the status read)."""
+    try:
+        return _files.read_text(path)
+    except (IOError, OSError):
         return None
-    return ' '.join(' '.join(values.get(k, '') for k in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT')).split())
 
 
 def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_d=GRUB_D, bls_dir=BLS_DIR,
@@ -297,19 +276,17 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
     """(source, text) pairs of the kernel args a next boot can get: /etc/default/grub (+ grub.d), /etc/kernel/cmdline,
     each boot loader entry's options (BLS, what grubby edits, with $kernelopts from grubenv) and grubenv."""
     found = []
-    try:
-        extra = sorted(os.path.join(grub_d, n) for n in os.listdir(grub_d) if n.endswith('.cfg'))
-    except OSError:
-        extra = []
-    text = grub_default_args([grub_default] + extra)
+    files = se.grub_default_files(grub_default, grub_d)
+    extra = files[1:]
+    text = grub_default_args(files, read=_read_config)
     if text is not None:
         found.append((grub_default if not extra else '%s and %s/*.cfg' % (grub_default, grub_d), text))
-    text = _read(kernel_cmdline)
+    text = _read_config(kernel_cmdline)
     if text is not None:
         found.append((kernel_cmdline, text.strip()))
     kernelopts = None
     for env in grubenvs:
-        text = _read(env)
+        text = _read_config(env)
         if text is None:
             continue
         for line in text.splitlines():
@@ -322,7 +299,7 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
         entries = []
     for name in entries:
         path = os.path.join(bls_dir, name)
-        for line in (_read(path) or '').splitlines():
+        for line in (_read_config(path) or '').splitlines():
             if line.startswith('options'):
                 opts = line[len('options'):].strip().replace('$kernelopts', kernelopts or '')
                 found.append((path, opts))

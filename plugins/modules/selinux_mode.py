@@ -78,8 +78,12 @@ options:
     description:
       - Remove kernel arguments that keep SELinux from reaching O(state) (C(selinux=0), C(enforcing=0) for
         V(enforcing), and C(security=) naming another LSM, which becomes C(security=selinux)) from the boot
-        configuration, with C(grubby) or by editing C(/etc/default/grub) and regenerating the GRUB config.
-      - A change here requires a reboot.
+        configuration, with C(grubby) or by editing the GRUB defaults and regenerating the GRUB config.
+      - The GRUB defaults are read as C(grub-mkconfig) sources them, C(/etc/default/grub) and then
+        C(/etc/default/grub.d/*.cfg) (the last assignment wins, C($GRUB_CMDLINE_LINUX) extends the value before it);
+        every one of those files that sets a blocking argument is fixed, all of them or, on an error, none.
+      - The fixed arguments take effect at the next boot; a reboot is required only when the running kernel was
+        booted with them (see RV(reboot_required)).
     type: bool
     default: false
 notes:
@@ -143,7 +147,7 @@ reboot_required:
   description:
     - True when the running kernel does not match the config (mode or policy) until a reboot.
     - Fixing the boot configuration's arguments (O(fix_kernel_args)) alone needs none when the running kernel is
-      already in the requested state: the fixed arguments are for the next boot.
+      already in the requested state, since the fixed arguments are for the next boot.
   returned: always
   type: bool
   sample: false
@@ -206,6 +210,14 @@ kernel_args_fixed:
   returned: always
   type: dict
   sample: {"selinux": null}
+boot_files_fixed:
+  description:
+    - The GRUB defaults files O(fix_kernel_args) rewrote (C(/etc/default/grub) and any C(/etc/default/grub.d/*.cfg)
+      that set a blocking argument); empty when C(grubby) made the change, in check mode, or when nothing was fixed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/default/grub", "/etc/default/grub.d/50-cloudimg-settings.cfg"]
 '''
 
 import os
@@ -252,12 +264,14 @@ def read_kernel_args(module, state):
                     boot = se.parse_args(line[5:].strip().strip('"'))
                     source = 'grubby'
     if boot is None:
+        files = se.grub_default_files()
         try:
-            text = se.read_grub_default()
+            text = se.grub_default_args(files)
         except inp.InputError as exc:
             module.fail_json(msg=to_native(exc))
         if text is not None:
-            boot, source = se.parse_args(text), se.DEFAULT_GRUB
+            boot = se.parse_args(text)
+            source = se.DEFAULT_GRUB if len(files) == 1 else '%s and %s/*.cfg' % (se.DEFAULT_GRUB, se.GRUB_D)
     info = {
         'cmdline': {'args': cmdline, 'blocking': se.blocking_reasons(cmdline, state)},
         'boot_config': {'source': source, 'args': boot or {},
@@ -284,11 +298,28 @@ def fix_kernel_args(module, kargs, state, result):
         if adds:
             module.run_command([grubby, '--update-kernel=ALL', '--args=' + ' '.join(adds)], check_rc=True)
         return drop
+    # every file grub-mkconfig sources that sets a blocking arg is fixed, all or none of them
+    edits = []
+    for path in se.grub_default_files():
+        try:
+            text = inp.read_regular(path, 'the GRUB defaults file')
+        except (inp.InputError, IOError, OSError) as exc:
+            module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)), **result)
+        if text is not None and se.strip_grub_default(text, drop) != text:
+            edits.append((path, text, se.strip_grub_default(text, drop)))
+    done = []
     try:
-        text = inp.read_regular(se.DEFAULT_GRUB, 'the GRUB defaults file')
-    except (inp.InputError, IOError, OSError) as exc:
-        module.fail_json(msg='cannot read %s: %s' % (se.DEFAULT_GRUB, to_native(exc)), **result)
-    _files.write_or_fail(module, se.DEFAULT_GRUB, se.strip_grub_default(text or '', drop), **result)
+        for path, old, new in edits:
+            _files.write_or_fail(module, path, new, **result)
+            done.append((path, old))
+    except BaseException:  # fail_json is a SystemExit: put back the files already fixed, then fail as it said
+        for path, old in reversed(done):
+            try:
+                _files.write_atomic(module, path, old)
+            except BaseException:  # pylint: disable=broad-except  # every file is tried
+                pass
+        raise
+    result['boot_files_fixed'] = [path for path, dummy, dummy2 in edits]
     update = module.get_bin_path('update-grub')
     if update:
         module.run_command([update], check_rc=True)
@@ -355,7 +386,7 @@ def main():
         reboot_required=plan['reboot_required'], relabel_scheduled=relabel_state == 'present',
         relabel_path=relabel_path, relabel_skipped=None,
         runtime_skipped=plan['runtime_skipped'], weakened=plan['weakened'], kernel_args=kargs,
-        kernel_args_blocking=blocking, kernel_args_fixed={},
+        kernel_args_blocking=blocking, kernel_args_fixed={}, boot_files_fixed=[],
     )
     if plan['refused']:
         result.update(config_state=plan['config_before'], runtime_state=runtime_now, weakened=[])

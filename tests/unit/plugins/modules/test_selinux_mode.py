@@ -47,13 +47,16 @@ def lab(tmp_path, monkeypatch):
     grub = tmp_path / 'grub'
     grub.write_text('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="quiet"\n')
     monkeypatch.setattr(se, 'DEFAULT_GRUB', str(grub))
+    (tmp_path / 'grub.d').mkdir()
+    monkeypatch.setattr(se, 'GRUB_D', str(tmp_path / 'grub.d'))
     bindir = tmp_path / 'bin'
     bindir.mkdir()
     log = tmp_path / 'update-grub.log'
     (bindir / 'update-grub').write_text('#!/bin/sh\necho run >> %s\n' % log)
     (bindir / 'update-grub').chmod(0o755)
     monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
-    return dict(root=root, config=config, fs=fs, live=live, cmdline=cmdline, grub=grub, log=log, tmp=tmp_path,
+    return dict(root=root, config=config, fs=fs, live=live, cmdline=cmdline, grub=grub, grub_d=tmp_path / 'grub.d',
+                log=log, tmp=tmp_path,
                 host_flag=tmp_path / 'host-root' / '.autorelabel')
 
 
@@ -122,6 +125,52 @@ def test_a_kernel_booted_with_selinux_0_still_needs_the_reboot_after_the_fix(lab
     res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
     assert res['kernel_args_fixed'] == {'selinux': None} and res['reboot_required'] is True, res
     assert res['kernel_args']['cmdline']['blocking'], res
+
+
+def test_grub_d_files_are_read_as_grub_mkconfig_sources_them_and_fixed_with_the_default(lab, run_module):
+    # Ubuntu cloud images set the kernel args in grub.d: the last assignment wins, $GRUB_CMDLINE_LINUX extends
+    lab['grub'].write_text('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="quiet"\n')
+    cloud = lab['grub_d'] / '50-cloud.cfg'
+    cloud.write_text('export GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX selinux=0"  # image default\n')
+    (lab['grub_d'] / '60-other.cfg').write_text('GRUB_TIMEOUT=1\n')
+    (lab['grub_d'] / 'README').write_text('GRUB_CMDLINE_LINUX="selinux=0"\n')  # not a .cfg: grub never reads it
+    seen = run(run_module, lab, state='enforcing')
+    assert seen['kernel_args_blocking'] is True and seen['kernel_args']['boot_config']['args'] == {'selinux': '0'}, seen
+    assert seen['kernel_args']['boot_config']['source'].endswith('grub.d/*.cfg'), seen
+    res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
+    assert res['kernel_args_fixed'] == {'selinux': None} and res['boot_files_fixed'] == [str(cloud)], res
+    assert cloud.read_text() == 'export GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX"  # image default\n'
+    assert lab['grub'].read_text() == 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="quiet"\n'
+    assert (lab['grub_d'] / 'README').read_text() == 'GRUB_CMDLINE_LINUX="selinux=0"\n'
+    assert res['kernel_args_blocking'] is False and lab['log'].read_text() == 'run\n', res
+    lab['live']['mode'] = 'enforcing'
+    again = run(run_module, lab, state='enforcing', fix_kernel_args=True)
+    assert not again['changed'] and again['boot_files_fixed'] == [], again
+
+
+def test_a_fifo_in_grub_d_is_refused_unread_and_nothing_is_written(lab, run_module):
+    lab['grub'].write_text('GRUB_CMDLINE_LINUX="selinux=0"\n')
+    os.mkfifo(str(lab['grub_d'] / '10-pipe.cfg'))
+    res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
+    assert res['failed'] and '10-pipe.cfg' in res['msg'] and 'not a regular file' in res['msg'], res
+    assert lab['grub'].read_text() == 'GRUB_CMDLINE_LINUX="selinux=0"\n' and not lab['log'].exists()
+
+
+def test_a_failed_second_write_puts_the_first_file_back(lab, run_module, monkeypatch):
+    lab['grub'].write_text('GRUB_CMDLINE_LINUX="selinux=0"\n')
+    second = lab['grub_d'] / '50-x.cfg'
+    second.write_text('GRUB_CMDLINE_LINUX_DEFAULT="enforcing=0"\n')
+    real = mod._files.write_atomic
+
+    def failing(module, path, text, mode=0o644):
+        if path == str(second):
+            raise OSError(28, 'No space left on device')
+        return real(module, path, text, mode)
+    monkeypatch.setattr(mod._files, 'write_atomic', failing)
+    res = run(run_module, lab, state='enforcing', fix_kernel_args=True)
+    assert res['failed'] and '50-x.cfg' in res['msg'] and 'No space' in res['msg'], res
+    assert lab['grub'].read_text() == 'GRUB_CMDLINE_LINUX="selinux=0"\n'
+    assert second.read_text() == 'GRUB_CMDLINE_LINUX_DEFAULT="enforcing=0"\n' and not lab['log'].exists()
 
 
 def test_an_lsm_list_without_selinux_still_blocks_after_the_fix(lab, run_module, monkeypatch):
