@@ -85,7 +85,7 @@ def test_the_oracle_is_the_shell(tmp_path):
 def test_generated_defaults_read_as_the_shell_reads_them(tmp_path):
     counter = [0]
 
-    @settings(max_examples=300 * SCALE, deadline=None, database=None)
+    @settings(max_examples=150 * SCALE, deadline=None, database=None)
     @given(files)
     def check(texts):
         counter[0] += 1
@@ -99,7 +99,7 @@ def test_generated_defaults_read_as_the_shell_reads_them(tmp_path):
 def test_the_fix_leaves_the_shell_reading_what_was_asked(tmp_path):
     counter = [0]
 
-    @settings(max_examples=200 * SCALE, deadline=None, database=None)
+    @settings(max_examples=100 * SCALE, deadline=None, database=None)
     @given(files, st.sampled_from(['enforcing', 'permissive']))
     def check(texts, state):
         counter[0] += 1
