@@ -7,13 +7,19 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VERSIONS=("$@")
 [ ${#VERSIONS[@]} -eq 0 ] && VERSIONS=(2.16.19 2.17.14 2.18.19)
 CACHE=${CONFINE_LAB_CACHE:-$HOME/.cache/confine-lsm}
-TEST_REQS=(pytest==9.2.0 hypothesis==6.170.17)
+# The unit tests' own imports, pinned once in requirements.txt; the venv's name carries their hash, so a new
+# test requirement builds a new venv instead of failing in a cached one.
+mapfile -t TEST_REQS < <(grep -E '^(pytest|hypothesis|markdown-it-py)==' "$ROOT/requirements.txt")
+REQS_KEY=$(printf '%s\n' "${TEST_REQS[@]}" | sha256sum | cut -c1-8)
 status=0
 for v in "${VERSIONS[@]}"; do
-  venv=$CACHE/venv-ansible-core-$v
+  venv=$CACHE/venv-ansible-core-$v-$REQS_KEY
   if [ ! -x "$venv/bin/ansible-test" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "ansible-core==$v" "${TEST_REQS[@]}" > "$ROOT/tests/output/logs/matrix-$v-pip.log" 2>&1
+    if ! "$venv/bin/pip" install -q "ansible-core==$v" "${TEST_REQS[@]}" > "$ROOT/tests/output/logs/matrix-$v-pip.log" 2>&1; then
+      rm -rf "$venv"   # never keep a half-installed venv as the cache
+      echo "ansible-core $v: venv setup FAILED (log: tests/output/logs/matrix-$v-pip.log)"; status=1; continue
+    fi
   fi
   if ! "$venv/bin/ansible-test" --version >/dev/null 2>&1; then
     echo "ansible-core $v: venv setup FAILED"; status=1; continue

@@ -302,7 +302,7 @@ def read_file(path):
             with gzip.GzipFile(fileobj=raw, mode='rb') as f:
                 yield from dn.bounded_lines(f)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise DamagedLog(to_native(exc) or type(exc).__name__)
+            raise DamagedLog(to_native(exc) or exc.__class__.__name__)
 
 
 def command_reader(module):
