@@ -60,7 +60,7 @@ SELINUX_DEFAULTS = {
 APPARMOR_DEFAULTS = {
     'enforced': [], 'min_enforced': 1, 'policy': 'required', 'exceptions': [],
     'check_unconfined_processes': True, 'require_pam_apparmor': False, 'packages': ['apparmor'],
-    'denials_max': -1,
+    'denials_max': -1, 'boot_args_required': [],
 }
 
 
@@ -81,6 +81,23 @@ def _kernel_args(lsm, label, section, fix_now, fix_boot):
     found += [_finding(lsm + '.boot_args', 'the next boot blocks %s: %s (%s)' % (label, item['reason'], item['source']),
                        fix_boot % item['source'], item['source'])
               for item in section.get('boot_args_blocking') or []]
+    return found
+
+
+def _boot_args_required(section, required):
+    """Findings for each boot configuration source that lacks a required key=value (CIS 1.3.1.2 audits apparmor=1
+    and security=apparmor in every boot entry)."""
+    found = []
+    for item in required or []:
+        key, sep, value = str(item).partition('=')
+        if not sep or not key:
+            raise PostureError('a required kernel argument is key=value, got %r' % (item,))
+        for source in section.get('boot_args') or []:
+            if (source.get('args') or {}).get(key) != value:
+                found.append(_finding('apparmor.boot_args', 'the next boot lacks %s (%s)' % (item, source['source']),
+                                      'add %s to %s (confine_apparmor_fix_kernel_args with '
+                                      'confine_apparmor_kernel_args_required)' % (item, source['source']),
+                                      source['source']))
     return found
 
 
@@ -264,7 +281,9 @@ def _judge_apparmor(a, packages, e):
         found.append(_finding('apparmor.enabled', 'AppArmor is not enabled in the kernel',
                               'boot with apparmor=1 security=apparmor (or an lsm= list with apparmor)'))
     found.extend(_kernel_args('apparmor', 'AppArmor', a, 'remove it from the boot configuration and reboot',
-                              'remove the argument from %s and regenerate the boot loader config'))
+                              'remove the argument from %s and regenerate the boot loader config '
+                              '(confine_apparmor_fix_kernel_args)'))
+    found.extend(_boot_args_required(a, e['boot_args_required']))
     service = a.get('service')
     if service and service != 'active, enabled':
         found.append(_finding('apparmor.service', 'apparmor.service is %s' % service,

@@ -262,7 +262,7 @@ GRUBENVS = ('/boot/grub2/grubenv', '/boot/grub/grubenv')
 grub_default_args = se.grub_default_args
 
 
-def _read_config(path):
+def read_config(path):
     """A boot configuration file's text; None when it is missing, unreadable or not a regular file (a FIFO there is
     never opened in a way that could block the status read)."""
     try:
@@ -278,15 +278,15 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
     found = []
     files = se.grub_default_files(grub_default, grub_d)
     extra = files[1:]
-    text = grub_default_args(files, read=_read_config)
+    text = grub_default_args(files, read=read_config)
     if text is not None:
         found.append((grub_default if not extra else '%s and %s/*.cfg' % (grub_default, grub_d), text))
-    text = _read_config(kernel_cmdline)
+    text = read_config(kernel_cmdline)
     if text is not None:
         found.append((kernel_cmdline, text.strip()))
     kernelopts = None
     for env in grubenvs:
-        text = _read_config(env)
+        text = read_config(env)
         if text is None:
             continue
         for line in text.splitlines():
@@ -299,7 +299,7 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
         entries = []
     for name in entries:
         path = os.path.join(bls_dir, name)
-        for line in (_read_config(path) or '').splitlines():
+        for line in (read_config(path) or '').splitlines():
             if line.startswith('options'):
                 opts = line[len('options'):].strip().replace('$kernelopts', kernelopts or '')
                 found.append((path, opts))

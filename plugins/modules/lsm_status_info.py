@@ -155,7 +155,8 @@ status:
       type: dict
     apparmor:
       description:
-        - C(enabled), C(kernel_args_blocking), C(boot_args_blocking), C(service) (V(active, enabled), ..., or null
+        - C(enabled), C(kernel_args_blocking), C(boot_args_blocking), C(boot_args) (list of C(source) and C(args),
+          the V(apparmor), V(security) and V(lsm) arguments that source gives), C(service) (V(active, enabled), ..., or null
           without systemd), C(profiles) ({name - mode}), C(modes) ({mode - count}), C(disabled) (file names under
           C(disable/)), C(misattached) (list of C(pid), C(exe), C(unit), C(label), C(profile), C(profile_mode)),
           C(requested) ({reference - C(names), C(kernel), C(files), C(not_enforced), C(error)}).
@@ -315,6 +316,7 @@ def read_apparmor(module, procs, cmdline, boot):
         {'source': source, 'reason': reason}
         for source, text in boot
         for reason in st.aa_blocking(st.parse_aa_args(text))]
+    out['boot_args'] = [{'source': source, 'args': st.parse_aa_args(text)} for source, text in boot]
     out['service'] = service_state(module, 'apparmor.service')
     try:
         loaded = aa.read_kernel_profiles() if out['enabled'] else {}

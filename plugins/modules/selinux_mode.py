@@ -225,6 +225,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.confine.lsm.plugins.module_utils import _bootargs
 from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
@@ -254,15 +255,10 @@ def resolve_policy(module, text, root):
 
 def read_kernel_args(module, state):
     cmdline = se.parse_args(se.read_cmdline())
-    grubby = module.get_bin_path('grubby')
     source, boot = 'none', None
-    if grubby and os.path.isdir(se.BLS_DIR):
-        rc, out, err = module.run_command([grubby, '--info=DEFAULT'])
-        if rc == 0:
-            for line in out.splitlines():
-                if line.startswith('args='):
-                    boot = se.parse_args(line[5:].strip().strip('"'))
-                    source = 'grubby'
+    grubby = _bootargs.grubby_args(module)
+    if grubby is not None:
+        boot, source = se.parse_args(grubby), 'grubby'
     if boot is None:
         files = se.grub_default_files()
         try:
@@ -289,48 +285,17 @@ def fix_kernel_args(module, kargs, state, result):
     if module.check_mode:
         return drop
     if boot['source'] == 'grubby':
-        grubby = module.get_bin_path('grubby', required=True)
-        removes = [k for k, v in drop.items() if v is None]
-        if removes:
-            module.run_command([grubby, '--update-kernel=ALL', '--remove-args=' + ' '.join(removes)],
-                               check_rc=True)
-        adds = ['%s=%s' % (k, v) for k, v in drop.items() if v is not None]
-        if adds:
-            module.run_command([grubby, '--update-kernel=ALL', '--args=' + ' '.join(adds)], check_rc=True)
+        _bootargs.grubby_apply(module, drop)
         return drop
     # every file grub-mkconfig sources that sets a blocking arg is fixed, all or none of them
-    edits = []
-    for path in se.grub_default_files():
-        try:
-            text = inp.read_regular(path, 'the GRUB defaults file')
-        except (inp.InputError, IOError, OSError) as exc:
-            module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)), **result)
-        if text is not None and se.strip_grub_default(text, drop) != text:
-            edits.append((path, text, se.strip_grub_default(text, drop)))
-    done = []
+    files = se.grub_default_files()
     try:
-        for path, old, new in edits:
-            _files.write_or_fail(module, path, new, **result)
-            done.append((path, old))
-    except BaseException:  # fail_json is a SystemExit: put back the files already fixed, then fail as it said
-        for path, old in reversed(done):
-            try:
-                _files.write_atomic(module, path, old)
-            except BaseException:  # pylint: disable=broad-except  # every file is tried
-                pass
-        raise
+        edits = _bootargs.plan_grub(files, _bootargs.read_texts(files), drop)
+    except (inp.InputError, IOError, OSError) as exc:
+        module.fail_json(msg='cannot read the GRUB defaults: %s; nothing was changed' % to_native(exc), **result)
+    _bootargs.write_all(module, edits, result)
     result['boot_files_fixed'] = [path for path, dummy, dummy2 in edits]
-    update = module.get_bin_path('update-grub')
-    if update:
-        module.run_command([update], check_rc=True)
-        return drop
-    for mkconfig, cfgpath in (('grub2-mkconfig', '/boot/grub2/grub.cfg'), ('grub-mkconfig', '/boot/grub/grub.cfg')):
-        path = module.get_bin_path(mkconfig)
-        if path and os.path.exists(cfgpath):
-            module.run_command([path, '-o', cfgpath], check_rc=True)
-            return drop
-    module.warn('%s was fixed, but neither update-grub nor grub(2)-mkconfig with an existing grub.cfg was found: '
-                'regenerate the boot loader configuration before rebooting' % se.DEFAULT_GRUB)
+    _bootargs.regenerate(module, ', '.join(result['boot_files_fixed']) or se.DEFAULT_GRUB)
     return drop
 
 

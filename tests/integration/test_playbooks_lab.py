@@ -346,6 +346,8 @@ COMPLAIN = ('abi <abi/4.0>,\ninclude <tunables/global>\n'
 IDLE_UNIT = '[Unit]\nDescription=confine.lsm lab test: a service whose binary the policy does not know\n' \
             '[Service]\nExecStart=/usr/local/bin/confine-idle infinity\n'
 GRUB_TEST = 'GRUB_CMDLINE_LINUX="quiet selinux=0"\n'
+AA_GRUB_D = '/etc/default/grub.d/99-confine-test.cfg'
+AA_GRUB_TEST = 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX apparmor=0"\n'
 
 
 def checks_of(report_dir):
@@ -358,10 +360,11 @@ def checks_of(report_dir):
 
 
 def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_path):
-    """Three lowered states at once: a systemd service whose binary is bin_t (it runs in a domain the policy leaves
-    unconfined), boot configuration args that disable SELinux, and a profile in complain mode under policy all.
-    verify names each with its id; drift fixes the boot args (and says no reboot is needed: the running kernel
-    has them not); the two accepted ones pass only with the reason the report prints."""
+    """Lowered states at once: a systemd service whose binary is bin_t (it runs in a domain the policy leaves
+    unconfined), boot configuration args that disable SELinux (in /etc/default/grub) and AppArmor (in grub.d, with
+    the CIS args required), and a profile in complain mode under policy all. verify names each with its id; drift
+    fixes the boot args of both (no reboot needed: the running kernels have them not); the two accepted ones pass
+    only with the reason the report prints."""
     # from the fleet's compliant state (a compliant run when the tests before this one left it so)
     playbook(lab, 'enforce.yml', report_dir=str(tmp_path / 'e0'))
     grub = ssh('selinux', 'sh', '-c', 'cat /etc/default/grub 2>/dev/null || echo CONFINE-NO-GRUB-FILE')
@@ -370,6 +373,7 @@ def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_
             ' && cat > /etc/systemd/system/confine-idle.service && systemctl daemon-reload'
             ' && systemctl start confine-idle', input_text=IDLE_UNIT)
         ssh('selinux', 'sh', '-c', 'cat > /etc/default/grub', input_text=GRUB_TEST)
+        ssh('apparmor', 'sh', '-c', 'mkdir -p /etc/default/grub.d && cat > %s' % AA_GRUB_D, input_text=AA_GRUB_TEST)
         run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, 'apparmor', 'sh', '-c',
              'cat > /etc/apparmor.d/confine-complain && apparmor_parser -r -W /etc/apparmor.d/confine-complain'],
             input=COMPLAIN)
@@ -378,7 +382,8 @@ def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_
         label = ssh('selinux', 'ls', '-Z', '/usr/local/bin/confine-idle').split()[0]
         assert label.split(':')[2] == 'bin_t', label
 
-        policy_all = ['-e', 'confine_verify_apparmor_policy=all']
+        policy_all = ['-e', 'confine_verify_apparmor_policy=all',
+                      '-e', '{"confine_apparmor_kernel_args_required": ["apparmor=1", "security=apparmor"]}']
         proc = playbook(lab, 'verify.yml', '--check', *policy_all, check=False, report_dir=str(tmp_path / 'v1'))
         assert proc.returncode != 0 and 'hosts falling short' in proc.stdout, proc.stdout[-3000:]
         checks, accepted, hosts = checks_of(str(tmp_path / 'v1'))
@@ -390,12 +395,17 @@ def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_
             'executable label %s)' % (pid, domain, label)), se
         # the lab's image may have other profiles in complain mode: policy all names them too
         assert ('apparmor.complain', 'profile confine-complain is in complain mode') in checks['apparmor'], hosts
-        assert all(c[0] == 'apparmor.complain' for c in checks['apparmor']), hosts
+        boot = sorted(c[1] for c in checks['apparmor'] if c[0] == 'apparmor.boot_args')
+        assert len(boot) == 3 and all(c[0] in ('apparmor.complain', 'apparmor.boot_args') for c in checks['apparmor'])
+        assert boot[0].startswith('the next boot blocks AppArmor: apparmor=0 disables AppArmor (') and \
+            boot[1].startswith('the next boot lacks apparmor=1 (') and \
+            boot[2].startswith('the next boot lacks security=apparmor ('), boot
 
         # drift may fix the boot configuration (the role's opt-in); the two others are accepted with a reason
-        others = [c[1].split()[1] for c in checks['apparmor'] if c[1] != 'profile confine-complain is in complain mode']
+        others = [c[1].split()[1] for c in checks['apparmor']
+                  if c[0] == 'apparmor.complain' and c[1] != 'profile confine-complain is in complain mode']
         accept = json.dumps({
-            'confine_selinux_fix_kernel_args': True,
+            'confine_selinux_fix_kernel_args': True, 'confine_apparmor_fix_kernel_args': True,
             'confine_verify_selinux_unconfined_exceptions': [{'name': 'confine-idle.service', 'reason': 'lab test'}],
             'confine_verify_apparmor_exceptions': [{'name': n, 'reason': 'lab test'}
                                                    for n in ['confine-complain'] + others]})
@@ -409,6 +419,11 @@ def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_
         assert 'profile confine-complain is in complain mode: lab test' in accepted['apparmor'], accepted
         assert ssh('selinux', 'cat', '/etc/default/grub') == 'GRUB_CMDLINE_LINUX="quiet"\n'
         assert ssh('selinux', 'getenforce').strip() == 'Enforcing'
+        aa = [h for h in hosts if h['lsm'] == 'apparmor'][0]
+        assert sorted(x for x in aa['drift_found'] if x.startswith('the next boot')) == sorted(aa['drift_fixed']), aa
+        assert len(aa['drift_fixed']) == 3, aa
+        assert ssh('apparmor', 'cat', AA_GRUB_D) == \
+            'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX apparmor=1 security=apparmor"\n'
     finally:
         ssh('selinux', 'sh', '-c', 'systemctl stop confine-idle; rm -f /etc/systemd/system/confine-idle.service '
             '/usr/local/bin/confine-idle; systemctl daemon-reload', check=False)
@@ -417,7 +432,8 @@ def test_unconfined_service_boot_args_and_complain_profile_fail_verify(lab, tmp_
         else:
             ssh('selinux', 'sh', '-c', 'cat > /etc/default/grub', input_text=grub, check=False)
         ssh('apparmor', 'sh', '-c', 'apparmor_parser -R /etc/apparmor.d/confine-complain; '
-            'rm -f /etc/apparmor.d/confine-complain', check=False)
+            'rm -f /etc/apparmor.d/confine-complain %s; rmdir --ignore-fail-on-non-empty /etc/default/grub.d'
+            % AA_GRUB_D, check=False)
 
 
 def test_reboot_in_the_middle_of_a_run(lab, tmp_path):

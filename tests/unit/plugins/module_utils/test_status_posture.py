@@ -341,3 +341,15 @@ def test_a_kill_profile_counts_towards_the_minimum_enforced():
     assert 'apparmor.min_enforced' not in ids(found)
     found = judge_aa(min_enforced=3, status={'modes': {'enforce': 1, 'kill': 1}})[0]
     assert 'apparmor.min_enforced' in ids(found)
+
+
+def test_apparmor_required_boot_args_are_judged_per_source():
+    boot = [{'source': '/etc/default/grub', 'args': {'apparmor': '1'}},
+            {'source': '/boot/loader/entries/a.conf', 'args': {'apparmor': '1', 'security': 'apparmor'}}]
+    assert judge_aa(status={'boot_args': boot})[0] == []  # nothing required: nothing judged
+    found = judge_aa(status={'boot_args': boot}, boot_args_required=['apparmor=1', 'security=apparmor'])[0]
+    assert ids(found) == ['apparmor.boot_args'] and found[0]['subject'] == '/etc/default/grub'
+    assert found[0]['text'] == 'the next boot lacks security=apparmor (/etc/default/grub)'
+    assert 'CIS Debian 12 1.3.1.2' in found[0]['controls'] and 'confine_apparmor_fix_kernel_args' in found[0]['fix']
+    with pytest.raises(po.PostureError, match="'security'"):
+        judge_aa(status={'boot_args': boot}, boot_args_required=['security'])
