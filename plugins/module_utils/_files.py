@@ -21,12 +21,22 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 
 FAULT_ENV = 'CONFINE_TEST_FAULT'
+FAULT_MARK_ENV = 'CONFINE_TEST_FAULT_MARK'
 
 
 def fault_point(name):
     """Fault-injection hook for the reliability tests: the process kills itself (SIGKILL) at the point named by
-    $CONFINE_TEST_FAULT. Without that variable (every real run) it does nothing."""
+    $CONFINE_TEST_FAULT. Without that variable (every real run) it does nothing. With $CONFINE_TEST_FAULT_MARK it
+    first writes the point's name to that file, so the test can tell this kill from any other failure."""
     if os.environ.get(FAULT_ENV) == name:
+        mark = os.environ.get(FAULT_MARK_ENV)
+        if mark:
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, to_bytes(name))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -123,3 +123,30 @@ def test_write_nofollow_gives_the_new_file_the_old_label(tmp_path, monkeypatch):
     _files.write_nofollow(None, str(path), 'new\n')
     assert len(set_calls) == 1 and set_calls[0][0] == os.stat(str(path)).st_ino != old_ino
     assert set_calls[0][1:] == ('security.selinux', b'system_u:object_r:etc_t:s0\x00')
+
+
+def _die_at(point, env):
+    """fork; the child calls fault_point(point) with env set and exits 0 if it survives. Returns the wait status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (child)
+        try:
+            os.environ.update(env)
+            _files.fault_point(point)
+        finally:
+            os._exit(0)
+    return os.waitpid(pid, 0)[1]
+
+
+def test_fault_point_kills_only_at_its_point_and_marks_it_first(tmp_path, monkeypatch):
+    mark = str(tmp_path / 'mark')
+    status = _die_at('write:before-rename', {_files.FAULT_ENV: 'write:before-rename', _files.FAULT_MARK_ENV: mark})
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+    with open(mark) as f:
+        assert f.read() == 'write:before-rename'
+    # another point: no kill, no mark
+    os.unlink(mark)
+    status = _die_at('write:after-rename', {_files.FAULT_ENV: 'write:before-rename', _files.FAULT_MARK_ENV: mark})
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and not os.path.exists(mark)
+    # without the variable (every real run): nothing
+    monkeypatch.delenv(_files.FAULT_ENV, raising=False)
+    _files.fault_point('write:before-rename')
