@@ -14,8 +14,8 @@ version_added: 0.2.0
 description:
   - Returns V(selinux) or V(apparmor) for a host's gathered facts (the C(min) subset is enough).
   - V(selinux) when the host is RedHat family, when SELinux is enabled, or when the kernel was booted for SELinux
-    (C(security=selinux), or an C(lsm=) list naming selinux and not apparmor). A host booted for SELinux stays a
-    SELinux host while SELinux is disabled - that is drift to correct, not a reason to switch to AppArmor.
+    (C(security=selinux), or an C(lsm=) list whose first exclusive LSM is selinux, as the kernel reads it). A host
+    booted for SELinux stays a SELinux host while SELinux is disabled - that is drift to correct, not a reason to switch to AppArmor.
   - V(apparmor) otherwise (Debian, Ubuntu, SUSE).
   - The roles C(confine.lsm.confine_enforce) and C(confine.lsm.confine_verify) use it when their LSM is V(auto).
 author:

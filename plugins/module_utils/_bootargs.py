@@ -158,7 +158,6 @@ def grubby_apply(module, drop, add=()):
 # ------------------------------------------------------------------ AppArmor
 
 AA_REQUIRABLE = {'apparmor': ('1',), 'security': ('apparmor',)}
-EXCLUSIVE = ('selinux', 'smack')  # the first of the exclusive LSMs in lsm= is the one the kernel starts
 
 
 def aa_required(items):
@@ -185,12 +184,7 @@ def aa_fixes(args, required=()):
     change, add = {}, []
     if args.get('apparmor') == '0':
         change['apparmor'] = '1'
-    if 'security' in args and args['security'] not in ('apparmor', ''):
-        change['security'] = 'apparmor'
-    if 'lsm' in args and 'apparmor' not in args['lsm'].split(','):
-        names = [n for n in args['lsm'].split(',') if n]
-        at = min([names.index(n) for n in EXCLUSIVE if n in names] or [len(names)])
-        change['lsm'] = ','.join(names[:at] + ['apparmor'] + names[at:])
+    change.update(se.lsm_choice_fix(args, 'apparmor'))
     for key, value in required:
         if key in args:
             if args[key] != value:

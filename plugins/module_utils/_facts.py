@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
+
 # the same set as ansible.builtin.setup's minimal_gather_subset
 MINIMAL = frozenset(['apparmor', 'caps', 'cmdline', 'date_time', 'distribution', 'dns', 'env', 'fips', 'local', 'lsb',
                      'pkg_mgr', 'platform', 'python', 'selinux', 'service_mgr', 'ssh_pub_keys', 'user'])
@@ -32,11 +34,12 @@ def native(facts):
     """'selinux' or 'apparmor' for a host's facts (keys without the ansible_ prefix).
 
     SELinux for the RedHat family, when SELinux is enabled, or when the kernel was booted for it (security=selinux,
-    or an lsm= list naming selinux and not apparmor): a host booted for SELinux stays a SELinux host while SELinux is
+    or an lsm= list whose first exclusive LSM is selinux, as the kernel reads it): a host booted for SELinux stays a SELinux host while SELinux is
     disabled. AppArmor otherwise (Debian, Ubuntu, SUSE)."""
     args = facts.get('cmdline') or {}
-    lsm_list = ('%s' % args.get('lsm', '')).split(',')
-    booted_for_selinux = args.get('security') == 'selinux' or ('selinux' in lsm_list and 'apparmor' not in lsm_list)
+    # setup's cmdline fact holds strings (True for a bare word); the kernel's reading decides which LSM starts
+    booted_for_selinux = se.chosen_major(dict((k, '%s' % v) for k, v in args.items()
+                                              if k in ('lsm', 'security', 'selinux', 'apparmor'))) == 'selinux'
     selinux = facts.get('selinux') or {}
     if facts.get('os_family') == 'RedHat' or selinux.get('status') == 'enabled' or booted_for_selinux:
         return 'selinux'

@@ -107,14 +107,64 @@ def blocking_reasons(args, state):
     return reasons + other_lsm_chosen(args, 'selinux')
 
 
+# The LSMs the kernel starts one of at most (LSM_FLAG_EXCLUSIVE), and the arg that switches each off.
+EXCLUSIVE_LSMS = ('selinux', 'smack', 'apparmor')
+OFF_ARG = {'selinux': 'selinux', 'apparmor': 'apparmor'}
+
+
+def _switched_off(args, name):
+    """selinux=0 or apparmor=0: the kernel reads the value as a number (kstrtoul), any zero switches it off."""
+    value = args.get(OFF_ARG.get(name, ''))
+    try:
+        return value is not None and int(value, 0) == 0
+    except ValueError:
+        return False
+
+
+def lsm_order_first(value, lsm):
+    """The lsm= value that lets the kernel start lsm: lsm moved (or added) before the first other exclusive LSM."""
+    names = [n for n in value.split(',') if n and n != lsm]
+    at = min([names.index(n) for n in EXCLUSIVE_LSMS if n in names and n != lsm] or [len(names)])
+    return ','.join(names[:at] + [lsm] + names[at:])
+
+
 def other_lsm_chosen(args, lsm):
-    """Why security= or lsm= in these kernel args leave lsm out (empty: they do not)."""
-    reasons = []
-    if 'security' in args and args['security'] not in (lsm, ''):
-        reasons.append('security=%s selects another LSM' % args['security'])
-    if 'lsm' in args and lsm not in args['lsm'].split(','):
-        reasons.append('lsm=%s does not list %s' % (args['lsm'], lsm))
-    return reasons
+    """Why lsm= or security= in these kernel args leave lsm out, as the kernel's LSM init reads them (empty: they
+    do not). lsm= supersedes security= (the kernel then ignores security=); in lsm= order the first exclusive LSM
+    not switched off is the only one started; security= switches off every major LSM it does not name (an empty
+    security= all of them)."""
+    if 'lsm' in args:
+        names = args['lsm'].split(',')
+        if lsm not in names:
+            return ['lsm=%s does not list %s' % (args['lsm'], lsm)]
+        first = [n for n in names[:names.index(lsm)] if n in EXCLUSIVE_LSMS and n != lsm and not _switched_off(args, n)]
+        if first:
+            return ['lsm=%s starts %s before %s (the kernel starts one of them)' % (args['lsm'], first[0], lsm)]
+        return []
+    if 'security' in args and args['security'] != lsm:
+        if not args['security']:
+            return ['security= with no value switches every major LSM off']
+        return ['security=%s selects another LSM' % args['security']]
+    return []
+
+
+def lsm_choice_fix(args, lsm):
+    """{key: new value} that makes lsm= or security= start lsm (empty when they already do)."""
+    if not other_lsm_chosen(args, lsm):
+        return {}
+    if 'lsm' in args:
+        return {'lsm': lsm_order_first(args['lsm'], lsm)}
+    return {'security': lsm}
+
+
+def chosen_major(args):
+    """The exclusive LSM these args start ('selinux', 'apparmor', 'smack'), None when CONFIG_LSM decides or none."""
+    if 'lsm' in args:
+        for name in args['lsm'].split(','):
+            if name in EXCLUSIVE_LSMS and not _switched_off(args, name):
+                return name
+        return None
+    return args.get('security') if args.get('security') in EXCLUSIVE_LSMS else None
 
 
 def read_cmdline(path=None):
@@ -226,8 +276,9 @@ def fixes_for(args, state):
         drop['selinux'] = None
     if state == 'enforcing' and args.get('enforcing') == '0':
         drop['enforcing'] = None
-    if 'security' in args and args['security'] not in ('selinux', ''):
-        drop['security'] = 'selinux'
+    # security= only: an lsm= that leaves SELinux out is reported, not rewritten (and with lsm= the kernel ignores
+    # security=, so there is nothing to change there)
+    drop.update(dict((k, v) for k, v in lsm_choice_fix(args, 'selinux').items() if k == 'security'))
     return drop
 
 

@@ -306,7 +306,7 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
     return found
 
 
-AA_WATCHED = ('apparmor', 'security', 'lsm')
+AA_WATCHED = ('apparmor', 'security', 'lsm', 'selinux')  # selinux=0 takes SELinux out of lsm='s order
 
 
 def parse_aa_args(text):

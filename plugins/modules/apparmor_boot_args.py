@@ -14,9 +14,10 @@ short_description: Make the next boot start AppArmor, by fixing the kernel argum
 version_added: 0.3.0
 description:
   - Reads the kernel arguments the next boot gets and fixes those that keep AppArmor off. C(apparmor=0) becomes
-    C(apparmor=1), C(security=) naming another LSM becomes C(security=apparmor), and an C(lsm=) list without
-    C(apparmor) gets it, placed before C(selinux) or C(smack) when the list names them, since the first of those
-    exclusive LSMs in the list is the one the kernel starts.
+    C(apparmor=1); C(security=) naming another LSM (or none) becomes C(security=apparmor); an C(lsm=) list
+    without C(apparmor), or with C(selinux) or C(smack) before it, gets C(apparmor) before them, since the kernel
+    starts only the first of those exclusive LSMs in the list. The arguments are read as the kernel reads them -
+    with C(lsm=) given, the kernel ignores C(security=), and C(selinux=0) takes SELinux out of the race.
   - With O(require_args), the arguments listed there must also be present, as CIS Debian Linux 12 and CIS Ubuntu Linux
     24.04 (1.3.1.2, "Ensure AppArmor is enabled in the bootloader configuration") and the SCAP Security Guide rule
     C(grub2_enable_apparmor) audit with V(apparmor=1) and V(security=apparmor).
@@ -77,8 +78,8 @@ EXAMPLES = r'''
 RETURN = r'''
 kernel_args:
   description:
-    - The AppArmor-relevant kernel arguments (V(apparmor), V(security), V(lsm)) before the run, of the running kernel
-      (C(cmdline)) and of the boot configuration (C(boot_config), with its C(source)).
+    - The AppArmor-relevant kernel arguments (V(apparmor), V(security), V(lsm), V(selinux)) before the run, of the
+      running kernel (C(cmdline)) and of the boot configuration (C(boot_config), with its C(source)).
     - Each has C(args) (a dict) and C(blocking) (why AppArmor would be off, a list of text).
   returned: always
   type: dict

@@ -156,7 +156,7 @@ status:
     apparmor:
       description:
         - C(enabled), C(kernel_args_blocking), C(boot_args_blocking), C(boot_args) (list of C(source) and C(args),
-          the V(apparmor), V(security) and V(lsm) arguments that source gives), C(service) (V(active, enabled), ..., or null
+          the V(apparmor), V(security), V(lsm) and V(selinux) arguments that source gives), C(service) (V(active, enabled), ..., or null
           without systemd), C(profiles) ({name - mode}), C(modes) ({mode - count}), C(disabled) (file names under
           C(disable/)), C(misattached) (list of C(pid), C(exe), C(unit), C(label), C(profile), C(profile_mode)),
           C(requested) ({reference - C(names), C(kernel), C(files), C(not_enforced), C(error)}).

@@ -225,5 +225,42 @@ def test_apply_fixes_is_what_the_boot_config_holds_after_the_fix():
     args = {'selinux': '0', 'enforcing': '0', 'security': 'apparmor', 'lsm': 'apparmor'}
     drop = se.fixes_for(args, 'enforcing')
     fixed = se.apply_fixes(args, drop)
-    assert fixed == {'security': 'selinux', 'lsm': 'apparmor'}
+    # lsm= supersedes security= (the kernel ignores security= then); selinux_mode does not rewrite lsm=
+    assert fixed == {'security': 'apparmor', 'lsm': 'apparmor'}
     assert se.blocking_reasons(fixed, 'enforcing') == ['lsm=apparmor does not list selinux']
+    assert se.fixes_for({'security': 'apparmor'}, 'enforcing') == {'security': 'selinux'}
+
+
+@pytest.mark.parametrize('args, lsm, reasons, fix', [
+    ({}, 'selinux', [], {}),
+    ({'security': 'selinux'}, 'selinux', [], {}),
+    ({'security': 'apparmor'}, 'selinux', ['security=apparmor selects another LSM'], {'security': 'selinux'}),
+    ({'security': ''}, 'apparmor', ['security= with no value switches every major LSM off'], {'security': 'apparmor'}),
+    # lsm= given: security= is ignored by the kernel
+    ({'security': 'apparmor', 'lsm': 'lockdown,selinux'}, 'selinux', [], {}),
+    ({'lsm': 'lockdown,yama'}, 'apparmor', ['lsm=lockdown,yama does not list apparmor'],
+     {'lsm': 'lockdown,yama,apparmor'}),
+    # the first exclusive LSM in lsm= that is not switched off is the one started
+    ({'lsm': 'landlock,selinux,apparmor'}, 'apparmor',
+     ['lsm=landlock,selinux,apparmor starts selinux before apparmor (the kernel starts one of them)'],
+     {'lsm': 'landlock,apparmor,selinux'}),
+    ({'lsm': 'selinux,apparmor', 'selinux': '0'}, 'apparmor', [], {}),
+    ({'lsm': 'selinux,apparmor', 'selinux': '0x0'}, 'apparmor', [], {}),
+    ({'lsm': 'smack,selinux'}, 'selinux', ['lsm=smack,selinux starts smack before selinux (the kernel starts one '
+                                           'of them)'], {'lsm': 'selinux,smack'}),
+    ({'lsm': 'yama,tomoyo,apparmor'}, 'apparmor', [], {}),  # tomoyo is not exclusive
+    ({'lsm': ''}, 'selinux', ['lsm= does not list selinux'], {'lsm': 'selinux'}),
+])
+def test_lsm_choice_read_as_the_kernel_reads_it(args, lsm, reasons, fix):
+    assert se.other_lsm_chosen(args, lsm) == reasons
+    assert se.lsm_choice_fix(args, lsm) == fix
+    assert se.other_lsm_chosen(dict(args, **fix), lsm) == []
+
+
+@pytest.mark.parametrize('args, major', [
+    ({}, None), ({'security': 'selinux'}, 'selinux'), ({'security': 'tomoyo'}, None),
+    ({'security': 'selinux', 'lsm': 'apparmor,selinux'}, 'apparmor'),
+    ({'lsm': 'selinux,apparmor', 'selinux': '0'}, 'apparmor'), ({'lsm': 'yama'}, None),
+])
+def test_chosen_major(args, major):
+    assert se.chosen_major(args) == major

@@ -99,12 +99,22 @@ def test_a_file_that_sets_no_cmdline_gets_one_line(lab, run_module):
     ('landlock,yama', 'landlock,yama,apparmor'),
     ('landlock,selinux,bpf', 'landlock,apparmor,selinux,bpf'),
     ('smack,selinux', 'apparmor,smack,selinux'),
+    # listed, but after an exclusive LSM the kernel starts first: moved before it
+    ('landlock,selinux,apparmor,bpf', 'landlock,apparmor,selinux,bpf'),
+    ('', 'apparmor'),
 ])
 def test_an_lsm_list_without_apparmor_gets_it_where_the_kernel_starts_it(lab, run_module, lsm, fixed):
     lab['grub'].write_text('GRUB_CMDLINE_LINUX="lsm=%s"\n' % lsm)
     res = run(run_module)
     assert res['kernel_args_fixed'] == {'lsm': fixed}, res
     assert lab['grub'].read_text() == 'GRUB_CMDLINE_LINUX="lsm=%s"\n' % fixed
+
+
+def test_security_is_left_alone_when_lsm_decides_and_selinux_off_does_not_block(lab, run_module):
+    # the kernel ignores security= when lsm= is given; selinux=0 takes SELinux out of lsm='s race
+    lab['grub'].write_text('GRUB_CMDLINE_LINUX="security=selinux selinux=0 lsm=selinux,apparmor"\n')
+    res = run(run_module)
+    assert not res['changed'] and res['kernel_args_fixed'] == {}, res
 
 
 def test_a_running_selinux_kernel_is_refused(lab, run_module, monkeypatch):

@@ -184,7 +184,10 @@ def test_facts_are_setup_min_facts_and_native_picks_the_lsm(run_module, monkeypa
     ({'os_family': 'Debian', 'selinux': {'status': 'enabled'}}, 'selinux'),
     ({'os_family': 'Debian', 'cmdline': {'security': 'selinux'}}, 'selinux'),
     ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,selinux'}}, 'selinux'),
-    ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,selinux,apparmor'}}, 'apparmor'),
+    # the kernel starts the first exclusive LSM of lsm=
+    ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,selinux,apparmor'}}, 'selinux'),
+    ({'os_family': 'Debian', 'cmdline': {'lsm': 'landlock,apparmor,selinux'}}, 'apparmor'),
+    ({'os_family': 'Debian', 'cmdline': {'lsm': 'selinux,apparmor', 'selinux': '0'}}, 'apparmor'),
     ({'os_family': 'Debian', 'selinux': {'status': 'disabled'}}, 'apparmor'),
     ({'os_family': 'Suse'}, 'apparmor'),
 ])
