@@ -53,3 +53,15 @@ def run_module(monkeypatch):
     def runner(main, args, check=False, diff=False):
         return _run_module(main, args, check=check, diff=diff, monkeypatch=monkeypatch)
     return runner
+
+
+@pytest.fixture
+def fake_update_grub(tmp_path, monkeypatch):
+    """An update-grub first on PATH that only logs each run; returns the log's path (absent until it runs)."""
+    bindir = tmp_path / 'fake-bin'
+    bindir.mkdir()
+    log = tmp_path / 'update-grub.log'
+    (bindir / 'update-grub').write_text('#!/bin/sh\necho run >> %s\n' % log)
+    (bindir / 'update-grub').chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
+    return log

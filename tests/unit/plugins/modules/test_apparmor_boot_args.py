@@ -19,7 +19,7 @@ CIS = ['apparmor=1', 'security=apparmor']
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
+def lab(tmp_path, monkeypatch, fake_update_grub):
     grub = tmp_path / 'grub'
     grub.write_text('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n')
     grub_d = tmp_path / 'grub.d'
@@ -34,12 +34,7 @@ def lab(tmp_path, monkeypatch):
     monkeypatch.setattr(st, 'KERNEL_CMDLINE', str(tmp_path / 'kernel-cmdline'))
     monkeypatch.setattr(se, 'selinuxfs', lambda mounts=None: str(tmp_path / 'no-selinuxfs'))
     monkeypatch.setattr(aa, 'enabled', lambda *a, **k: live['apparmor'])
-    bindir = tmp_path / 'bin'
-    bindir.mkdir()
-    log = tmp_path / 'update-grub.log'
-    (bindir / 'update-grub').write_text('#!/bin/sh\necho run >> %s\n' % log)
-    (bindir / 'update-grub').chmod(0o755)
-    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
+    log = fake_update_grub
     return dict(grub=grub, grub_d=grub_d, cmdline=cmdline, live=live, log=log, tmp=tmp_path)
 
 

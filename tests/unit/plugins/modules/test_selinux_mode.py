@@ -20,7 +20,7 @@ CFG = 'SELINUX=permissive\nSELINUXTYPE=default\n'
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
+def lab(tmp_path, monkeypatch, fake_update_grub):
     root = tmp_path / 'image'
     etc = root / 'etc' / 'selinux'
     for store in ('default', 'targeted'):
@@ -49,12 +49,7 @@ def lab(tmp_path, monkeypatch):
     monkeypatch.setattr(se, 'DEFAULT_GRUB', str(grub))
     (tmp_path / 'grub.d').mkdir()
     monkeypatch.setattr(se, 'GRUB_D', str(tmp_path / 'grub.d'))
-    bindir = tmp_path / 'bin'
-    bindir.mkdir()
-    log = tmp_path / 'update-grub.log'
-    (bindir / 'update-grub').write_text('#!/bin/sh\necho run >> %s\n' % log)
-    (bindir / 'update-grub').chmod(0o755)
-    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
+    log = fake_update_grub
     return dict(root=root, config=config, fs=fs, live=live, cmdline=cmdline, grub=grub, grub_d=tmp_path / 'grub.d',
                 log=log, tmp=tmp_path,
                 host_flag=tmp_path / 'host-root' / '.autorelabel')
