@@ -34,6 +34,11 @@ UNITS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'd': 86400, 'w': 60480
 FILE_OPERATIONS = ('open', 'exec', 'mknod', 'link', 'unlink', 'rename_src', 'rename_dest', 'truncate',
                    'getattr', 'chmod', 'chown', 'mkdir', 'rmdir', 'file_mmap', 'file_perm')
 FILE_CLASSES = ('file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file')
+# Socket classes whose name_bind / name_connect checks a port's type, and the protocol semanage names it by.
+PORT_CLASSES = {'tcp_socket': 'tcp', 'udp_socket': 'udp', 'sctp_socket': 'sctp', 'dccp_socket': 'dccp'}
+PORT_PERMISSIONS = ('name_bind', 'name_connect')
+# Port types that label ranges, not a service: labelling a port with one of them grants nothing specific.
+GENERIC_PORT_TYPES = ('port_t', 'reserved_port_t', 'unreserved_port_t', 'hi_reserved_port_t', 'ephemeral_port_t')
 
 # The kernel writes an audit record in at most 8970 bytes (MAX_AUDIT_MESSAGE_LENGTH) and a printk line in about 1
 # KiB: a line longer than LINE_MAX is not one of theirs.
@@ -141,11 +146,12 @@ def parse_line(line):
         f = fields(m.group(3))
         perms = sorted(m.group(2).split())
         permissive = f.get('permissive') == '1'
+        port = port_object(f, perms)
         return _bounded({
             'lsm': 'selinux', 'time': when, 'serial': serial, 'verdict': 'denied',
             'enforced': not permissive, 'operation': ' '.join(perms), 'permissions': perms,
             'class': f.get('tclass'), 'subject': f.get('scontext'), 'subject_type': context_type(f.get('scontext')),
-            'object': f.get('path') or f.get('name'), 'path_is_full': 'path' in f,
+            'object': f.get('path') or f.get('name') or port, 'path_is_full': 'path' in f,
             'target_context': f.get('tcontext'), 'target_type': context_type(f.get('tcontext')),
             'comm': f.get('comm'), 'pid': _int(f.get('pid')), 'raw': line.strip(), 'truncated': [],
         })
@@ -164,6 +170,47 @@ def parse_line(line):
             'truncated': [],
         })
     return None
+
+
+def port_object(f, perms):
+    """'tcp/8123' for a name_bind (src=) or name_connect (dest=) check on a port, else None."""
+    proto = PORT_CLASSES.get(f.get('tclass'))
+    if not proto or not set(perms) & set(PORT_PERMISSIONS):
+        return None
+    port = f.get('src') if 'name_bind' in perms else f.get('dest')
+    if port is None or not port.isdigit() or not 0 <= int(port) <= 65535:
+        return None
+    return '%s/%d' % (proto, int(port))
+
+
+def rank_port_types(subject_type, granted, wanted, port_types, target_type):
+    """Port types the subject may use with every wanted permission (name_bind, name_connect), least power first:
+    those of the subject's own family (the longest shared name prefix: http_port_t for httpd_t), the family's
+    general type (the shortest name) before its special ones (http_cache_port_t), then those that grant the fewest
+    permissions; generic range types and the denied type are left out."""
+    base = (subject_type or '').rsplit('_t', 1)[0]
+
+    def shared(name):
+        n = 0
+        while n < min(len(base), len(name)) and base[n] == name[n]:
+            n += 1
+        return n if n >= 3 else 0
+    found = [t for t, perms in granted.items() if set(wanted) <= set(perms) and t in port_types
+             and t != target_type and t not in GENERIC_PORT_TYPES]
+    found.sort(key=lambda t: (-shared(t), len(t) if shared(t) else 0, len(granted[t]), t))
+    return found[:5]
+
+
+def port_suggestion(group, candidates):
+    """The port-label suggestion for a name_bind / name_connect group, or None when it is not one."""
+    obj = group.get('object') or ''
+    proto, sep, port = obj.partition('/')
+    if not sep or proto not in PORT_CLASSES.values() or not candidates:
+        return None
+    return dict(kind='port_label', candidate_types=candidates, protocol=proto, port=int(port),
+                detail='label %s with a port type %s may use (its own family first), e.g. semanage port -a -t %s '
+                       '-p %s %s; not a module that lets it use every %s port'
+                       % (obj, group.get('subject_type'), candidates[0], proto, port, group.get('target_type')))
 
 
 def _int(text):
@@ -296,8 +343,9 @@ class Collector:
             self.seen += 1
             if not self.wanted(rec):
                 continue
-            # The same event can reach both the audit log and the kernel log; count it once.
-            stamp = (rec['time'], rec['serial'], rec['lsm'])
+            # The same event can reach both the audit log and the kernel log; count it once. One event can also
+            # hold several records (a create in permissive mode logs write, add_name and create): keep each.
+            stamp = (rec['time'], rec['serial']) + tuple(rec.get(k) for k in self.KEY)
             if rec['serial'] is not None:
                 if stamp in self._stamps:
                     continue
@@ -451,6 +499,9 @@ def describe(group):
         line += ' -> boolean %s' % ', '.join(sorted(suggestion.get('booleans') or {}))
     elif kind == 'fcontext':
         line += ' -> fcontext, e.g. %s' % ', '.join((suggestion.get('candidate_types') or [])[:3])
+    elif kind == 'port_label':
+        line += ' -> port label %s, e.g. %s' % (group.get('object'), ', '.join((suggestion.get('candidate_types')
+                                                                               or [])[:3]))
     elif kind == 'profile_rule':
         line += ' -> rule %s' % suggestion.get('rule')
     elif kind:

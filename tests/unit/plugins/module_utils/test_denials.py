@@ -138,3 +138,62 @@ def test_parse_line_never_raises(text):
     assert rec is None or rec['lsm'] in ('selinux', 'apparmor')
     dn.parse_line('type=AVC msg=audit(1.0:1): avc:  denied  { x } for ' + text)
     dn.parse_line('apparmor="DENIED" ' + text)
+
+
+BIND = ('type=AVC msg=audit(1764300010.0:500): avc:  denied  { name_bind } for  pid=77 comm="nginx" src=8123 '
+        'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket '
+        'permissive=0')
+CONNECT = ('type=AVC msg=audit(1764300011.0:501): avc:  denied  { name_connect } for  pid=77 comm="nginx" '
+           'dest=5432 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:postgresql_port_t:s0 '
+           'tclass=tcp_socket permissive=0')
+
+
+def test_a_port_check_names_the_protocol_and_port():
+    assert dn.parse_line(BIND)['object'] == 'tcp/8123'
+    assert dn.parse_line(CONNECT)['object'] == 'tcp/5432'
+    assert dn.parse_line(BIND.replace('tcp_socket', 'udp_socket'))['object'] == 'udp/8123'
+    # not a port check, or no usable port: no object made up
+    assert dn.parse_line(BIND.replace('name_bind', 'node_bind'))['object'] is None
+    assert dn.parse_line(BIND.replace('src=8123', 'src=99999'))['object'] is None
+    assert dn.parse_line(BIND.replace('tclass=tcp_socket', 'tclass=rawip_socket'))['object'] is None
+
+
+def test_records_of_one_event_are_all_kept_and_one_event_in_two_logs_counts_once():
+    # a create in permissive mode: one event (one serial), three records
+    base = ('type=AVC msg=audit(1764300020.0:600): avc:  denied  { %s } for  pid=5 comm="app" name="%s" '
+            'scontext=system_u:system_r:app_t:s0 tcontext=system_u:object_r:%s:s0 tclass=%s permissive=1')
+    event = [base % ('write', 'spool', 'var_spool_t', 'dir'), base % ('add_name', 'f.txt', 'var_spool_t', 'dir'),
+             base % ('create', 'f.txt', 'var_spool_t', 'file')]
+    kernel = ['[  9.1] audit: type=1400 ' + line.split(' ', 1)[1] for line in event]
+    c = dn.Collector()
+    c.feed(event + kernel)
+    assert c.summary()['total'] == 3 and c.summary()['selinux_permissive'] == 3
+    assert sorted(r['operation'] for r in c.records) == ['add_name', 'create', 'write']
+
+
+PORT_GRANTED = {'http_port_t': {'name_bind', 'name_connect'}, 'http_cache_port_t': {'name_bind'},
+                'unreserved_port_t': {'name_bind'}, 'ephemeral_port_t': {'name_bind'},
+                'squid_port_t': {'name_bind'}, 'httpd_var_run_t': {'name_bind'}, 'ntp_port_t': {'name_connect'}}
+PORT_TYPES = {'http_port_t', 'http_cache_port_t', 'unreserved_port_t', 'ephemeral_port_t', 'squid_port_t',
+              'ntp_port_t', 'postgresql_port_t'}
+
+
+def test_port_types_rank_the_subjects_family_first_and_leave_out_generic_ones():
+    ranked = dn.rank_port_types('httpd_t', PORT_GRANTED, ['name_bind'], PORT_TYPES, 'unreserved_port_t')
+    # http_port_t and http_cache_port_t share "http" with httpd; the family's general type first
+    assert ranked == ['http_port_t', 'http_cache_port_t', 'squid_port_t']
+    assert dn.rank_port_types('httpd_t', PORT_GRANTED, ['name_connect'], PORT_TYPES, 'x') == ['http_port_t',
+                                                                                              'ntp_port_t']
+    assert dn.rank_port_types('httpd_t', {}, ['name_bind'], PORT_TYPES, 'x') == []
+
+
+def test_port_suggestion_and_its_report_line():
+    group = dict(dn.parse_line(BIND), count=1)
+    s = dn.port_suggestion(group, ['http_port_t', 'http_cache_port_t'])
+    assert s['kind'] == 'port_label' and s['protocol'] == 'tcp' and s['port'] == 8123
+    assert 'semanage port -a -t http_port_t -p tcp 8123' in s['detail'], s
+    group['suggestion'] = s
+    assert dn.describe(group) == ('selinux denied x1: nginx (httpd_t) name_bind tcp_socket tcp/8123 '
+                                  '[unreserved_port_t] -> port label tcp/8123, e.g. http_port_t, http_cache_port_t')
+    assert dn.port_suggestion(group, []) is None
+    assert dn.port_suggestion(dict(group, object='/srv/x'), ['http_port_t']) is None

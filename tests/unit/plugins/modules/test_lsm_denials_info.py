@@ -6,6 +6,7 @@ __metaclass__ = type
 import gzip
 
 from ansible_collections.confine.lsm.plugins.modules import lsm_denials_info as mod
+from ansible_collections.confine.lsm.plugins.module_utils import _advisor
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
 
 AVC = ('type=AVC msg=audit(1764300000.123:456): avc:  denied  { getattr } for  pid=1234 comm="nginx" '
@@ -203,3 +204,65 @@ def test_the_result_is_bounded_whatever_max_records_and_max_groups_say(tmp_path,
     assert res['records'][-1]['object'].startswith('/srv/02999')  # the newest are kept
     assert any('groups past about' in x for x in res['limits_applied'])
     assert any('older records were left out' in x for x in res['limits_applied'])
+
+
+class FakeA2W:
+    """selinux.audit2why's answer for every analyze() call: rc and data as the real module returns them."""
+    ALLOW, TERULE, BOOLEAN, CONSTRAINT, RBAC, DONTAUDIT = range(6)
+
+    def __init__(self, rc, data=None):
+        self.rc, self.data = rc, data
+
+    def analyze(self, scontext, tcontext, tclass, perms):
+        return self.rc, self.data
+
+
+def fake_setools(monkeypatch, rules, attributes):
+    """A setools stand-in: rules [(source, target, class, perms)], attributes {name: [types]}."""
+    import sys
+    import types
+
+    class Rule:
+        def __init__(self, target, perms):
+            self.target = types.SimpleNamespace(expand=lambda: [target])
+            self.perms = perms
+
+    class Query:
+        def __init__(self, policy, ruletype, source, tclass):
+            self.found = [Rule(t, p) for s, t, c, p in rules if s == source and c in tclass]
+
+        def results(self):
+            return self.found
+
+    class Policy:
+        def lookup_typeattr(self, name):
+            return types.SimpleNamespace(expand=lambda: attributes.get(name, []))
+    monkeypatch.setitem(sys.modules, 'setools', types.SimpleNamespace(SELinuxPolicy=Policy, TERuleQuery=Query))
+
+
+BIND = ('type=AVC msg=audit(1764300010.0:500): avc:  denied  { name_bind } for  pid=77 comm="nginx" src=8123 '
+        'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket '
+        'permissive=0')
+
+
+def test_a_denied_port_bind_gets_a_port_label_not_a_module(monkeypatch):
+    fake_setools(monkeypatch, [('httpd_t', 'http_port_t', 'tcp_socket', {'name_bind', 'name_connect'}),
+                               ('httpd_t', 'http_cache_port_t', 'tcp_socket', {'name_bind'}),
+                               ('httpd_t', 'httpd_tmp_t', 'tcp_socket', {'name_bind'})],
+                 {'port_type': ['http_port_t', 'http_cache_port_t', 'unreserved_port_t']})
+    advisor = _advisor.SELinuxAdvisor(None)
+    advisor.a2w = FakeA2W(FakeA2W.TERULE)
+    group = dict(dn.parse_line(BIND), count=1)
+    s = advisor.suggest(group)
+    assert s['kind'] == 'port_label' and s['candidate_types'] == ['http_port_t', 'http_cache_port_t'], s
+    assert s['protocol'] == 'tcp' and s['port'] == 8123
+    assert s['allow_rule'] == 'allow httpd_t unreserved_port_t:tcp_socket { name_bind };'  # a proposal, not the fix
+    # a boolean that allows it comes first (name_connect: httpd_can_network_connect)
+    advisor.a2w = FakeA2W(FakeA2W.BOOLEAN, [('httpd_can_network_connect', 1)])
+    s = advisor.suggest(group)
+    assert s['kind'] == 'boolean' and s['booleans'] == {'httpd_can_network_connect': True}
+    # no port type the domain may use: the module proposal, as before
+    fake_setools(monkeypatch, [], {'port_type': ['http_port_t']})
+    advisor = _advisor.SELinuxAdvisor(None)
+    advisor.a2w = FakeA2W(FakeA2W.TERULE)
+    assert advisor.suggest(group)['kind'] == 'module'
