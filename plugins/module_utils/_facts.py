@@ -34,8 +34,8 @@ def native(facts):
     """'selinux' or 'apparmor' for a host's facts (keys without the ansible_ prefix).
 
     SELinux for the RedHat family, when SELinux is enabled, or when the kernel was booted for it (security=selinux,
-    or an lsm= list whose first exclusive LSM is selinux, as the kernel reads it): a host booted for SELinux stays a SELinux host while SELinux is
-    disabled. AppArmor otherwise (Debian, Ubuntu, SUSE)."""
+    or an lsm= list whose first exclusive LSM is selinux, as the kernel reads it): a host booted for SELinux stays a
+    SELinux host while SELinux is disabled. AppArmor otherwise (Debian, Ubuntu, SUSE)."""
     args = facts.get('cmdline') or {}
     # setup's cmdline fact holds strings (True for a bare word); the kernel's reading decides which LSM starts
     booted_for_selinux = se.chosen_major(dict((k, '%s' % v) for k, v in args.items()
