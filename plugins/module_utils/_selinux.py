@@ -191,6 +191,11 @@ def grub_default_files(grub_default=None, grub_d=None):
     return [grub_default] + extra
 
 
+def grub_defaults_source(files):
+    """How results and reports name the files grub_default_files() returned: the one file, or 'FILE and DIR/*.cfg'."""
+    return files[0] if len(files) == 1 else '%s and %s/*.cfg' % (files[0], os.path.dirname(files[1]))
+
+
 def _shell_value(raw):
     """The value of a shell assignment's right-hand side: quotes removed, a trailing comment dropped."""
     raw = raw.strip()

@@ -277,10 +277,9 @@ def boot_args(grub_default=se.DEFAULT_GRUB, kernel_cmdline=KERNEL_CMDLINE, grub_
     each boot loader entry's options (BLS, what grubby edits, with $kernelopts from grubenv) and grubenv."""
     found = []
     files = se.grub_default_files(grub_default, grub_d)
-    extra = files[1:]
     text = grub_default_args(files, read=read_config)
     if text is not None:
-        found.append((grub_default if not extra else '%s and %s/*.cfg' % (grub_default, grub_d), text))
+        found.append((se.grub_defaults_source(files), text))
     text = read_config(kernel_cmdline)
     if text is not None:
         found.append((kernel_cmdline, text.strip()))

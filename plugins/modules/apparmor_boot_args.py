@@ -147,8 +147,7 @@ def main():
         except (inp.InputError, IOError, OSError) as exc:
             module.fail_json(msg='cannot read the GRUB defaults: %s; nothing was changed' % to_native(exc), **result)
         text = se.grub_default_args(files, read=texts.get)
-        source = 'none' if text is None else (
-            se.DEFAULT_GRUB if len(files) == 1 else '%s and %s/*.cfg' % (se.DEFAULT_GRUB, se.GRUB_D))
+        source = 'none' if text is None else se.grub_defaults_source(files)
         boot = st.parse_aa_args(text or '')
     result['kernel_args'] = {
         'cmdline': {'args': cmdline, 'blocking': st.aa_blocking(cmdline)},

@@ -267,7 +267,7 @@ def read_kernel_args(module, state):
             module.fail_json(msg=to_native(exc))
         if text is not None:
             boot = se.parse_args(text)
-            source = se.DEFAULT_GRUB if len(files) == 1 else '%s and %s/*.cfg' % (se.DEFAULT_GRUB, se.GRUB_D)
+            source = se.grub_defaults_source(files)
     info = {
         'cmdline': {'args': cmdline, 'blocking': se.blocking_reasons(cmdline, state)},
         'boot_config': {'source': source, 'args': boot or {},
