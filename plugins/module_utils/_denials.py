@@ -208,9 +208,11 @@ def port_suggestion(group, candidates):
     if not sep or proto not in PORT_CLASSES.values() or not candidates:
         return None
     return dict(kind='port_label', candidate_types=candidates, protocol=proto, port=int(port),
-                detail='label %s with a port type %s may use (its own family first), e.g. semanage port -a -t %s '
-                       '-p %s %s; not a module that lets it use every %s port'
-                       % (obj, group.get('subject_type'), candidates[0], proto, port, group.get('target_type')))
+                detail='label %s with a port type %s may use (its own family first), e.g. confine.lsm.selinux_port '
+                       'ports [{port: %s, protocol: %s, setype: %s}] (role variable confine_selinux_ports; semanage '
+                       'port -a -t %s -p %s %s by hand); not a module that lets it use every %s port'
+                       % (obj, group.get('subject_type'), port, proto, candidates[0], candidates[0], proto, port,
+                          group.get('target_type')))
 
 
 def _int(text):

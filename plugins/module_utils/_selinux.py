@@ -42,6 +42,12 @@ def selinuxfs(mounts='/proc/mounts'):
     return None
 
 
+def active():
+    """True when SELinux runs in the kernel (selinuxfs is mounted and has its enforce node)."""
+    fs = selinuxfs()
+    return bool(fs) and os.path.exists(os.path.join(fs, 'enforce'))
+
+
 def runtime_mode(fs=None):
     """'enforcing', 'permissive', or 'disabled' (no SELinux in the running kernel)."""
     fs = fs if fs is not None else selinuxfs()

@@ -7,7 +7,8 @@
 """SELinux port labels: validate the requested entries and plan one policy-store transaction against the store's
 local port records and the policy's own (what `semanage port -l -C` and `semanage port -l` show).
 
-Pure planning, no libsemanage here: the views come in as {(low, high, protocol): (type, level)} dicts.
+The planning is pure: the views come in as {(low, high, protocol): (type, level)} dicts. PortStore reads them
+from libsemanage and commits a plan in one transaction; port_types reads the policy's port types with setools.
 The kernel picks, for a port, the portcon with the narrowest range that holds it (libsepol sorts them so), so a
 port inside a wider range is a normal override; two ranges that overlap without one holding the other leave the
 shared ports to whichever is narrower, which nobody reading the entries would guess: such a request is refused,
@@ -18,7 +19,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
+import glob
+import os
 import re
+
+from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+
+try:
+    import semanage
+except ImportError:  # bindings exist only for the system Python; the module respawns into it (see _sebool)
+    semanage = None
 
 PROTOCOLS = ('tcp', 'udp', 'sctp', 'dccp')
 IDENT = re.compile(r'[A-Za-z0-9_]+')
@@ -71,7 +83,10 @@ def normalize(entries, default_level=None):
                 raise PortError('setype %r for %s is not a type name' % (setype, show(key)))
             if level is not None and (not isinstance(level, str) or not LEVEL.fullmatch(level)):
                 raise PortError('selevel %r for %s is not an MLS/MCS level' % (level, show(key)))
-        out.append(dict(key=key, setype=setype if state == 'present' else None, level=level, state=state))
+        if state == 'absent' and setype is not None and (not isinstance(setype, str) or not IDENT.fullmatch(setype)):
+            raise PortError('setype %r for %s is not a type name' % (setype, show(key)))
+        out.append(dict(key=key, setype=setype if state == 'present' else None, level=level, state=state,
+                        named_type=setype if state == 'absent' else None))
     return out
 
 
@@ -101,15 +116,34 @@ def conflicts(entries, local, policy):
     return found
 
 
-def plan(entries, local, policy):
+def policy_only_absent(entries, local, policy):
+    """Text for each absent entry naming a type the policy itself gives that exact range (no local record): a local
+    change cannot take the policy's own label away, so the entry cannot be met."""
+    found = []
+    for e in entries:
+        base = policy.get(e['key'])
+        if e['state'] == 'absent' and e['setype'] is None and e.get('named_type') and e['key'] not in local \
+                and base is not None and base[0] == e['named_type']:
+            found.append('%s is labelled %s by the policy itself, not by a local change, so it cannot be removed: '
+                         'label it with another type (state present) instead' % (show(e['key']), base[0]))
+    return found
+
+
+def plan(entries, local, policy, purge=False):
     """(changes, modify, delete): changes [{port, protocol, before, after}] for the result; modify [(key, type,
     level)] and delete [key] for the transaction. Nothing when every entry is in place.
 
     present: a local record of another type (or level), or none where the policy gives another type, is modified
     (libsemanage's modify_local adds or replaces); a port the policy itself already labels so needs nothing.
     absent: only a local record is removed; the policy's own label stays (it is not a customization).
+    purge: every local record no entry names is removed too, in the same transaction (no moment without either
+    the old or the new labels).
     """
     changes, modify, delete = [], [], []
+    named = set(e['key'] for e in entries)
+    if purge:
+        entries = list(entries) + [dict(key=key, setype=None, level=None, state='absent', purged=True)
+                                   for key in sorted(local, key=lambda k: (k[2], k[0], k[1])) if key not in named]
     for e in entries:
         key = e['key']
         now = local.get(key)
@@ -124,13 +158,14 @@ def plan(entries, local, policy):
             modify.append((key, want[0], want[1]))
             before = now[0] if now is not None else (base[0] if base is not None else None)
             changes.append(dict(port=show(key).split('/', 1)[1], protocol=key[2], before=before, after=want[0],
-                                local_before=now is not None))
+                                local_before=now is not None, purged=False))
         else:
             if now is None:
                 continue
             delete.append(key)
             changes.append(dict(port=show(key).split('/', 1)[1], protocol=key[2], before=now[0],
-                                after=base[0] if base is not None else None, local_before=True))
+                                after=base[0] if base is not None else None, local_before=True,
+                                purged=bool(e.get('purged'))))
     return changes, modify, delete
 
 
@@ -148,3 +183,126 @@ def after(local, modify, delete):
     for key, setype, level in modify:
         out[key] = (setype, level)
     return out
+
+
+# ------------------------------------------------------------------ libsemanage
+
+def _proto_codes():
+    return dict(tcp=semanage.SEMANAGE_PROTO_TCP, udp=semanage.SEMANAGE_PROTO_UDP,
+                sctp=semanage.SEMANAGE_PROTO_SCTP, dccp=semanage.SEMANAGE_PROTO_DCCP)
+
+
+class PortStore(sb.Store):
+    """A libsemanage connection to one policy store, for port records (connection and locking as for booleans)."""
+
+    def mls(self):
+        return semanage.semanage_mls_enabled(self.handle) == 1
+
+    def _read(self, lister):
+        rc, records = lister(self.handle)
+        if rc < 0:
+            raise PortError('could not list the port records of the policy store')
+        out = {}
+        for rec in records:
+            con = semanage.semanage_port_get_con(rec)
+            proto = semanage.semanage_port_get_proto_str(semanage.semanage_port_get_proto(rec))
+            key = (semanage.semanage_port_get_low(rec), semanage.semanage_port_get_high(rec), proto)
+            out[key] = (semanage.semanage_context_get_type(con), semanage.semanage_context_get_mls(con))
+        return out
+
+    def views(self):
+        """(local, policy): the local records, and the policy's own where no local record replaces them (libsemanage
+        lists the two merged)."""
+        local = self._read(semanage.semanage_port_list_local)
+        merged = self._read(semanage.semanage_port_list)
+        return local, dict((k, v) for k, v in merged.items() if k not in local)
+
+    def _key(self, key):
+        low, high, proto = key
+        rc, k = semanage.semanage_port_key_create(self.handle, low, high, _proto_codes()[proto])
+        if rc < 0:
+            raise PortError('could not create a key for %s' % show(key))
+        return k
+
+    def commit(self, modify, delete, reload_policy):
+        """Every modification and removal in one transaction, one commit."""
+        self.begin()
+        for key in delete:
+            k = self._key(key)
+            if semanage.semanage_port_del_local(self.handle, k) < 0:
+                raise PortError('could not remove the local label of %s' % show(key))
+            semanage.semanage_port_key_free(k)
+        for key, setype, level in modify:
+            k = self._key(key)
+            rc, rec = semanage.semanage_port_create(self.handle)
+            if rc < 0:
+                raise PortError('could not create a port record for %s' % show(key))
+            semanage.semanage_port_set_range(rec, key[0], key[1])
+            semanage.semanage_port_set_proto(rec, _proto_codes()[key[2]])
+            rc, con = semanage.semanage_context_create(self.handle)
+            if rc < 0:
+                raise PortError('could not create a context for %s' % show(key))
+            semanage.semanage_context_set_user(self.handle, con, 'system_u')
+            semanage.semanage_context_set_role(self.handle, con, 'object_r')
+            semanage.semanage_context_set_type(self.handle, con, setype)
+            if level:
+                semanage.semanage_context_set_mls(self.handle, con, level)
+            semanage.semanage_port_set_con(self.handle, rec, con)
+            if semanage.semanage_port_modify_local(self.handle, k, rec) < 0:
+                raise PortError('could not label %s %s in the policy store' % (show(key), setype))
+            semanage.semanage_context_free(con)
+            semanage.semanage_port_key_free(k)
+            semanage.semanage_port_free(rec)
+        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
+        _files.fault_point('seport:before-commit')
+        try:
+            rc = semanage.semanage_commit(self.handle)
+        except OSError as exc:
+            raise PortError('the policy store refused the transaction (%s; libsemanage names the cause on stderr, '
+                            'often a type the policy does not define); the store is unchanged' % exc)
+        if rc < 0:
+            raise PortError('the policy store transaction failed to commit; the store is unchanged')
+        _files.fault_point('seport:after-commit')
+
+
+# ------------------------------------------------------------------ the policy's port types
+
+def policy_file(store, root='/etc/selinux'):
+    """The store's binary policy (policy.NN with the highest NN), or None."""
+    best = None
+    for path in glob.glob(os.path.join(root, store, 'policy', 'policy.*')):
+        suffix = path.rsplit('.', 1)[1]
+        if suffix.isdigit() and (best is None or int(suffix) > best[0]):
+            best = (int(suffix), path)
+    return best[1] if best else None
+
+
+def port_types(policyrep, path):
+    """(port types, all types) of the binary policy at path, read by setools' policyrep; None when it cannot be
+    read."""
+    if policyrep is None or not path:
+        return None
+    try:
+        policy = policyrep.SELinuxPolicy(path)
+        everything = set(str(t) for t in policy.types())
+        ports = set(str(t) for t in policy.lookup_typeattr('port_type').expand())
+    except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
+        return None
+    return ports, everything
+
+
+def type_errors(entries, ports, everything):
+    """Text for each present entry whose setype the policy does not define, or defines as no port type."""
+    found = []
+    for e in entries:
+        if e['state'] != 'present':
+            continue
+        t = e['setype']
+        if t not in everything:
+            close = difflib.get_close_matches(t, sorted(ports), n=3, cutoff=0.6)
+            found.append('setype %s for %s is not a type of the policy%s' % (
+                t, show(e['key']), ' (did you mean: %s?)' % ', '.join(close) if close else ''))
+        elif t not in ports:
+            found.append('setype %s for %s is not a port type (the policy does not give it the port_type '
+                         'attribute), so no domain would be allowed to use the port by it' % (t, show(e['key'])))
+    return found

@@ -112,7 +112,6 @@ reboot_required:
   sample: false
 '''
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -160,7 +159,7 @@ def main():
     change, add = _bootargs.aa_fixes(boot, required)
     if not change and not add:
         module.exit_json(**result)
-    if os.path.exists(os.path.join(se.selinuxfs() or '/sys/fs/selinux', 'enforce')):
+    if se.active():
         module.fail_json(msg='this host runs SELinux: making its next boot start AppArmor (%s) would switch SELinux '
                              'off; nothing was changed' % ', '.join(result['kernel_args']['boot_config']['blocking']),
                          **result)

@@ -185,6 +185,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _files
@@ -198,10 +199,6 @@ def read_optional(path):
         return inp.read_regular(path, 'the policy store file') or ''
     except (IOError, OSError):
         return ''
-
-
-def selinux_active():
-    return os.path.exists('/sys/fs/selinux/enforce')
 
 
 def main():
@@ -279,7 +276,7 @@ def main():
         result['restorecon_skipped'] = 'restorecon=false'
     elif not paths:
         result['restorecon_skipped'] = 'no existing path is covered by the rules'
-    elif not selinux_active():
+    elif not se.active():
         result['restorecon_skipped'] = 'SELinux is not active in the running kernel; files get these labels ' \
                                        'at the next relabel'
     else:

@@ -455,3 +455,45 @@ def test_reboot_in_the_middle_of_a_run(lab, tmp_path):
     with open(str(tmp_path / 'm2' / 'report.json')) as f:
         assert json.load(f)['summary']['failed'] == 0
     assert ssh('selinux', 'getsebool', 'httpd_can_network_connect').strip().endswith('on')
+
+
+def fetch_port(host, port, path):
+    """The HTTP status nginx on host answers for path on 127.0.0.1:port (from inside the VM)."""
+    code = ('import urllib.request, urllib.error\n'
+            'try:\n    print(urllib.request.urlopen("http://127.0.0.1:%d/%s").status)\n'
+            'except urllib.error.HTTPError as e:\n    print(e.code)' % (port, path))
+    return int(ssh(host, 'python3', '-c', code).strip())
+
+
+def test_name_bind_denial_is_fixed_by_one_port_label(lab, tmp_path):
+    """nginx told to listen on tcp/8123 fails (name_bind on unreserved_port_t); the advisor names the port label
+    (http_port_t first), not a module; enforce.yml with confine_selinux_ports labels the one port, nginx starts and
+    serves there, still confined in httpd_t, verify passes (the second run's idempotence: Molecule's four steps)."""
+    site = '/etc/nginx/sites-enabled/confine-8123'
+    ssh('selinux', 'sh', '-c', 'printf "server {\\n listen 127.0.0.1:8123;\\n root /var/www/html;\\n}\\n" > %s' % site)
+    try:
+        assert run([sys.executable, '-m', 'lab', 'ssh', '--name', LAB, 'selinux', 'systemctl', 'restart', 'nginx'],
+                   check=False).returncode != 0, 'nginx bound tcp/8123 before any label: no denial to fix'
+        found = module(lab, 'selinux', 'lsm_denials_info', {'since': '10m'})
+        groups = [g for g in found['denials'] if g.get('operation') == 'name_bind' and g.get('object') == 'tcp/8123']
+        assert groups and groups[0]['subject_type'] == 'httpd_t', found['denials']
+        advice = groups[0]['suggestion']
+        assert advice['kind'] == 'port_label' and advice['candidate_types'][0] == 'http_port_t', advice
+        assert 'confine_selinux_ports' in advice['detail'], advice
+
+        ports = [{'port': 8123, 'setype': advice['candidate_types'][0]}]
+        out = playbook(lab, 'enforce.yml', '-e', 'confine_hosts=selinux',
+                       '-e', json.dumps({'confine_selinux_ports': ports}), report_dir=str(tmp_path / 'p1')).stdout
+        assert recap_changed(out).get('playbooks-selinux', 0) >= 1, out[-3000:]
+        with open(str(tmp_path / 'p1' / 'report.json')) as f:
+            assert json.load(f)['summary']['failed'] == 0
+        assert 'http_port_t' in ssh('selinux', 'semanage', 'port', '-l', '-C')
+        ssh('selinux', 'systemctl', 'restart', 'nginx')
+        assert fetch_port('selinux', 8123, 'index.nginx-debian.html') == 200
+        pid = ssh('selinux', 'systemctl', 'show', '-p', 'MainPID', '--value', 'nginx').strip()
+        assert ':httpd_t:' in ssh('selinux', 'cat', '/proc/%s/attr/current' % pid), 'nginx is not confined'
+    finally:
+        ssh('selinux', 'rm', '-f', site)
+        gone = module(lab, 'selinux', 'selinux_port', {'ports': [{'port': 8123, 'state': 'absent'}]})
+        ssh('selinux', 'systemctl', 'restart', 'nginx', check=False)
+    assert gone.get('changed') is True and gone['reloaded'] is True, gone

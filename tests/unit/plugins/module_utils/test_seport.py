@@ -57,9 +57,10 @@ def test_plan_adds_modifies_removes_only_what_differs():
     assert modify == [((8080, 8080, 'tcp'), 'http_port_t', None), ((9000, 9010, 'tcp'), 'http_port_t', None)]
     assert delete == [(9999, 9999, 'tcp')]
     assert changes == [
-        dict(port='8080', protocol='tcp', before='http_cache_port_t', after='http_port_t', local_before=False),
-        dict(port='9000-9010', protocol='tcp', before=None, after='http_port_t', local_before=False),
-        dict(port='9999', protocol='tcp', before='ssh_port_t', after=None, local_before=True)]
+        dict(port='8080', protocol='tcp', before='http_cache_port_t', after='http_port_t', local_before=False,
+             purged=False),
+        dict(port='9000-9010', protocol='tcp', before=None, after='http_port_t', local_before=False, purged=False),
+        dict(port='9999', protocol='tcp', before='ssh_port_t', after=None, local_before=True, purged=False)]
     done = sp.after(local, modify, delete)
     # applying the plan leaves nothing to do
     merged = dict(POLICY)
@@ -82,3 +83,63 @@ def test_ranges_that_overlap_without_holding_are_refused_and_nested_ones_are_not
     found = sp.conflicts(entries, {}, POLICY)
     assert found == ["tcp/10005-10020 (http_port_t) overlaps policy tcp/10001-10010 (http_cache_port_t) without "
                      "either holding the other: the shared ports would get the narrower range's type"]
+
+
+def test_purge_removes_every_unnamed_local_label_in_the_same_plan():
+    local = {(8123, 8123, 'tcp'): ('http_port_t', 's0'), (9999, 9999, 'tcp'): ('ssh_port_t', 's0'),
+             (53, 53, 'udp'): ('http_port_t', 's0')}
+    entries = sp.normalize([{'port': 8123, 'setype': 'http_port_t'}, {'port': 8124, 'setype': 'http_port_t'}])
+    changes, modify, delete = sp.plan(entries, local, POLICY, purge=True)
+    assert modify == [((8124, 8124, 'tcp'), 'http_port_t', None)]
+    assert delete == [(9999, 9999, 'tcp'), (53, 53, 'udp')]
+    assert [(c['port'], c['protocol'], c['purged'], c['after']) for c in changes] == [
+        ('8124', 'tcp', False, 'http_port_t'), ('9999', 'tcp', True, None), ('53', 'udp', True, 'dns_port_t')]
+    done = sp.after(local, modify, delete)
+    assert sp.plan(entries, done, POLICY, purge=True) == ([], [], [])
+    # without purge the unnamed ones stay
+    assert sp.plan(entries, local, POLICY)[2] == []
+
+
+def test_purge_with_no_entries_removes_all_local_labels():
+    local = {(8123, 8123, 'tcp'): ('http_port_t', 's0')}
+    assert sp.plan([], local, POLICY, purge=True)[2] == [(8123, 8123, 'tcp')]
+
+
+def test_absent_naming_the_policys_own_label_cannot_be_met():
+    entries = sp.normalize([{'port': 80, 'setype': 'http_port_t', 'state': 'absent'},
+                            {'port': 8123, 'setype': 'http_port_t', 'state': 'absent'},
+                            {'port': 53, 'protocol': 'udp', 'state': 'absent'}])
+    assert sp.policy_only_absent(entries, {}, POLICY) == [
+        'tcp/80 is labelled http_port_t by the policy itself, not by a local change, so it cannot be removed: label it '
+        'with another type (state present) instead']
+    # a local record on the same range is removable
+    assert sp.policy_only_absent(entries, {(80, 80, 'tcp'): ('http_port_t', 's0')}, POLICY) == []
+
+
+def test_types_must_be_port_types_of_the_policy():
+    entries = sp.normalize([{'port': 8123, 'setype': 'http_port_t'}, {'port': 8124, 'setype': 'httpd_t'},
+                            {'port': 8125, 'setype': 'htp_port_t'}, {'port': 8126, 'state': 'absent'}])
+    ports, everything = {'http_port_t', 'ssh_port_t'}, {'http_port_t', 'ssh_port_t', 'httpd_t'}
+    found = sp.type_errors(entries, ports, everything)
+    assert len(found) == 2
+    assert found[0].startswith('setype httpd_t for tcp/8124 is not a port type')
+    assert found[1] == ('setype htp_port_t for tcp/8125 is not a type of the policy (did you mean: http_port_t, '
+                        'ssh_port_t?)')
+
+
+def test_policy_file_is_the_highest_version(tmp_path):
+    folder = tmp_path / 'default' / 'policy'
+    folder.mkdir(parents=True)
+    for name in ('policy.31', 'policy.33', 'policy.9', 'policy.bak'):
+        (folder / name).write_text('x')
+    assert sp.policy_file('default', str(tmp_path)) == str(folder / 'policy.33')
+    assert sp.policy_file('missing', str(tmp_path)) is None
+
+
+def test_port_types_unreadable_policy_is_none():
+    class Broken(object):
+        @staticmethod
+        def SELinuxPolicy(path):
+            raise OSError('bad policy')
+    assert sp.port_types(Broken, '/x') is None
+    assert sp.port_types(None, '/x') is None
