@@ -224,7 +224,7 @@ class PortStore(sb.Store):
             raise PortError('could not create a key for %s' % show(key))
         return k
 
-    def commit(self, modify, delete, reload_policy):
+    def commit_plan(self, modify, delete, reload_policy):
         """Every modification and removal in one transaction, one commit."""
         self.begin()
         for key in delete:

@@ -277,7 +277,7 @@ def run(module, handle, entries, read, result):
     if changes and not module.check_mode:
         live = se.active() and p['reload'] and active_store(result['store'])
         try:
-            handle.commit(modify, delete, reload_policy=live)
+            handle.commit_plan(modify, delete, reload_policy=live)
         except (sp.PortError, sb.BoolError) as exc:
             module.fail_json(msg=to_native(exc), **result)
         result['reloaded'] = bool(live)

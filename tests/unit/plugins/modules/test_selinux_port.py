@@ -30,7 +30,7 @@ class FakeStore(object):
     def views(self):
         return dict(FakeStore.local), dict((k, v) for k, v in POLICY.items() if k not in FakeStore.local)
 
-    def commit(self, modify, delete, reload_policy):
+    def commit_plan(self, modify, delete, reload_policy):
         FakeStore.commits.append((list(modify), list(delete), reload_policy))
         FakeStore.local = sp.after(FakeStore.local, modify, delete)
 
@@ -51,16 +51,16 @@ def store(tmp_path, monkeypatch):
     return FakeStore
 
 
-PORTS = {'ports': [{'port': 8123, 'setype': 'http_port_t'}, {'port': '9100-9102', 'protocol': 'udp',
-                                                            'setype': 'http_port_t'},
+PORTS = {'ports': [{'port': 8123, 'setype': 'http_port_t'},
+                   {'port': '9100-9102', 'protocol': 'udp', 'setype': 'http_port_t'},
                    {'port': 80, 'setype': 'http_port_t'}]}
 
 
 def test_many_labels_one_commit_with_reload_then_idempotent(store, run_module):
     res = run_module(mod.main, PORTS)
     assert res['changed'] and res['commits'] == 1 and res['reloaded'] and res['type_check'] == 'setools', res
-    assert store.commits == [([((8123, 8123, 'tcp'), 'http_port_t', 's0'), ((9100, 9102, 'udp'), 'http_port_t', 's0')],
-                               [], True)]
+    labels = [((8123, 8123, 'tcp'), 'http_port_t', 's0'), ((9100, 9102, 'udp'), 'http_port_t', 's0')]
+    assert store.commits == [(labels, [], True)]
     assert store.opened == ['default']
     again = run_module(mod.main, PORTS)
     assert not again['changed'] and again['commits'] == 0 and len(store.commits) == 1, again
