@@ -20,7 +20,9 @@ if [ -z "$INVENTORY" ]; then
 fi
 step "enforce (playbooks/enforce.yml: role confine.lsm.confine_enforce, then the read-only verify and the report)"
 rc=0
-ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report" playbooks/enforce.yml || rc=$?
+ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report/enforce" playbooks/enforce.yml || rc=$?
+step "what enforce corrected, per host (the changes column of $ROOT/confine-report/enforce/report.md)"
+cat "$ROOT/confine-report/enforce/report.md"
 step "verify again, in check mode (playbooks/verify.yml --check): an audit changes nothing"
 ansible-playbook -i "$INVENTORY" "${EXTRA[@]}" -e confine_report_dir="$ROOT/confine-report" --check playbooks/verify.yml || rc=$?
 step "report: $ROOT/confine-report/report.md (also report.json, report.xml for CI, report.html)"

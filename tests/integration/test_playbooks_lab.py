@@ -123,6 +123,7 @@ def test_unloaded_profile_is_drift_and_its_service_restarts_only_when_allowed(la
         aa = [h for h in json.load(f)['hosts'] if h['lsm'] == 'apparmor'][0]
     assert aa['drift_found'] == ['profile not enforced: nginx'] and aa['drift_fixed'] == aa['drift_found'], aa
     assert [c['id'] for c in aa['checks']] == ['apparmor.unconfined_process'], aa
+    assert 'profile nginx: unloaded -> enforce' in aa['changes'] and aa['weakened'] == [], aa  # what drift did
     assert aa['checks'][0]['fix'] == 'restart nginx.service' and 'CIS Debian 12 1.3.1.3' in aa['checks'][0]['controls']
     assert 'nginx (enforce)' in ssh('apparmor', 'cat', '/sys/kernel/security/apparmor/profiles')
     pid = ssh('apparmor', 'systemctl', 'show', '-p', 'MainPID', '--value', 'nginx').strip()
@@ -135,6 +136,7 @@ def test_unloaded_profile_is_drift_and_its_service_restarts_only_when_allowed(la
         aa = [h for h in json.load(f)['hosts'] if h['lsm'] == 'apparmor'][0]
     assert [x.split(' (')[0] for x in aa['drift_found']] == ['runs unconfined: nginx.service'], aa
     assert aa['drift_fixed'] == aa['drift_found'] and aa['findings'] == [], aa
+    assert aa['changes'] == ['service restarted so its profile confines it: nginx.service'], aa
     pid = ssh('apparmor', 'systemctl', 'show', '-p', 'MainPID', '--value', 'nginx').strip()
     assert ssh('apparmor', 'cat', '/proc/%s/attr/current' % pid).strip() == 'nginx (enforce)'
 
@@ -486,7 +488,10 @@ def test_name_bind_denial_is_fixed_by_one_port_label(lab, tmp_path):
                        '-e', json.dumps({'confine_selinux_ports': ports}), report_dir=str(tmp_path / 'p1')).stdout
         assert recap_changed(out).get('playbooks-selinux', 0) >= 1, out[-3000:]
         with open(str(tmp_path / 'p1' / 'report.json')) as f:
-            assert json.load(f)['summary']['failed'] == 0
+            report = json.load(f)
+        assert report['summary']['failed'] == 0
+        row = [h for h in report['hosts'] if h['lsm'] == 'selinux'][0]
+        assert 'port tcp/8123: none -> http_port_t' in row['changes'] and row['weakened'] == [], row  # in sight
         assert 'http_port_t' in ssh('selinux', 'semanage', 'port', '-l', '-C')
         ssh('selinux', 'systemctl', 'restart', 'nginx')
         assert fetch_port('selinux', 8123, 'index.nginx-debian.html') == 200
