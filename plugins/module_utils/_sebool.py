@@ -165,14 +165,19 @@ class Store(object):
             semanage.semanage_bool_key_free(key)
             semanage.semanage_bool_free(record)
         semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        _files.fault_point('sebool:before-commit')
+        self.finish('sebool')
+
+    def finish(self, point, error=BoolError, hint=''):
+        """Commit the open transaction once, between the fault points POINT:before-commit and POINT:after-commit;
+        error (naming hint, what libsemanage most often refuses) when libsemanage refuses it."""
+        _files.fault_point(point + ':before-commit')
         try:
             rc = semanage.semanage_commit(self.handle)
         except OSError as exc:
-            raise BoolError('the policy store transaction failed to commit (%s); the store is unchanged' % exc)
+            raise error('the policy store transaction failed to commit (%s%s); the store is unchanged' % (exc, hint))
         if rc < 0:
-            raise BoolError('the policy store transaction failed to commit; the store is unchanged')
-        _files.fault_point('sebool:after-commit')
+            raise error('the policy store transaction failed to commit; the store is unchanged')
+        _files.fault_point(point + ':after-commit')
 
 
 def runtime_values(names):

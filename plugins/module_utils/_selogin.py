@@ -21,7 +21,6 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 
 try:
@@ -157,7 +156,7 @@ class LoginStore(sb.Store):
             raise LoginError('could not list the SELinux users of the policy store')
         return sorted(semanage.semanage_user_get_name(r) for r in records)
 
-    def commit_plan(self, modify, delete):
+    def commit_plan(self, modify, delete, reload_policy=True):
         self.begin()
         for login in delete:
             rc, key = semanage.semanage_seuser_key_create(self.handle, login)
@@ -179,12 +178,6 @@ class LoginStore(sb.Store):
                 raise LoginError('could not map login %s to %s in the policy store' % (login, seuser))
             semanage.semanage_seuser_key_free(key)
             semanage.semanage_seuser_free(rec)
-        _files.fault_point('selogin:before-commit')
-        try:
-            rc = semanage.semanage_commit(self.handle)
-        except OSError as exc:
-            raise LoginError('the policy store refused the transaction (%s; libsemanage names the cause on stderr, '
-                             'often a range the SELinux user may not have); the store is unchanged' % exc)
-        if rc < 0:
-            raise LoginError('the policy store transaction failed to commit; the store is unchanged')
-        _files.fault_point('selogin:after-commit')
+        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
+        self.finish('selogin', LoginError, '; libsemanage names the cause on stderr, often a range the SELinux user '
+                                           'may not have')

@@ -24,7 +24,6 @@ import glob
 import os
 import re
 
-from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 
 try:
@@ -254,15 +253,8 @@ class PortStore(sb.Store):
             semanage.semanage_port_key_free(k)
             semanage.semanage_port_free(rec)
         semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        _files.fault_point('seport:before-commit')
-        try:
-            rc = semanage.semanage_commit(self.handle)
-        except OSError as exc:
-            raise PortError('the policy store refused the transaction (%s; libsemanage names the cause on stderr, '
-                            'often a type the policy does not define); the store is unchanged' % exc)
-        if rc < 0:
-            raise PortError('the policy store transaction failed to commit; the store is unchanged')
-        _files.fault_point('seport:after-commit')
+        self.finish('seport', PortError, '; libsemanage names the cause on stderr, often a type the policy does not '
+                                         'define')
 
 
 # ------------------------------------------------------------------ the policy's port types

@@ -167,11 +167,11 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _selogin as sl
+from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 
 def check_input(p):
@@ -229,25 +229,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        entries = check_input(p)
-    except (inp.InputError, sl.LoginError) as exc:
-        msg = to_native(exc)
-        module.fail_json(msg=msg if 'nothing was changed' in msg else msg + '; nothing was changed')
-    if not entries and not p['purge']:
-        module.fail_json(msg='logins is empty: name at least one login (or set purge to remove every local mapping)')
-
-    if sl.semanage is None:
-        _respawn.into_system_python('semanage')  # returns only when no system Python has the bindings
-        module.fail_json(msg='the libsemanage Python bindings are missing for every Python on the host (install '
-                             'python3-semanage, or python3-libsemanage on Fedora and RHEL); nothing was changed')
-
+    entries = task.entries_or_fail(module, check_input, (inp.InputError, sl.LoginError), 'logins')
+    task.bindings_or_fail(module, sl.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], weakened=[], commits=0, store=store)
-    try:
-        handle = sl.LoginStore(store)
-    except sb.BoolError as exc:
-        module.fail_json(msg=to_native(exc), **result)
+    handle = task.open_or_fail(module, sl.LoginStore, store, result)
     try:
         run(module, handle, entries, result)
     finally:
@@ -276,7 +262,7 @@ def run(module, handle, entries, result):
                               before_header=header, after_header=header)
     if changes and not module.check_mode:
         try:
-            handle.commit_plan(modify, delete)
+            handle.commit_plan(modify, delete, reload_policy=task.live_store(result['store']))
         except (sl.LoginError, sb.BoolError) as exc:
             module.fail_json(msg=to_native(exc), **result)
     module.exit_json(**result)

@@ -185,13 +185,12 @@ reloaded:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
-from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
 from ansible_collections.confine.lsm.plugins.module_utils import _status
+from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 
 def check_input(p):
@@ -222,29 +221,15 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        entries = check_input(p)
-    except (inp.InputError, sp.PortError) as exc:
-        msg = to_native(exc)
-        module.fail_json(msg=msg if 'nothing was changed' in msg else msg + '; nothing was changed')
-    if not entries and not p['purge']:
-        module.fail_json(msg='ports is empty: name at least one port (or set purge to remove every local label)')
-
-    if sp.semanage is None:
-        _respawn.into_system_python('semanage')  # returns only when no system Python has the bindings
-        module.fail_json(msg='the libsemanage Python bindings are missing for every Python on the host (install '
-                             'python3-semanage, or python3-libsemanage on Fedora and RHEL); nothing was changed')
-
+    entries = task.entries_or_fail(module, check_input, (inp.InputError, sp.PortError), 'ports')
+    task.bindings_or_fail(module, sp.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, store=store, type_check='libsemanage', reloaded=False)
     read = sp.port_types(_status.import_policyrep(), sp.policy_file(store))
     if read is None:
         module.warn('setools could not read the policy of store %s (is python3-setools installed?): the port types '
                     'are checked by libsemanage at commit only' % store)
-    try:
-        handle = sp.PortStore(store)
-    except sb.BoolError as exc:
-        module.fail_json(msg=to_native(exc), **result)
+    handle = task.open_or_fail(module, sp.PortStore, store, result)
     try:
         run(module, handle, entries, read, result)
     finally:
@@ -275,20 +260,13 @@ def run(module, handle, entries, read, result):
         result['diff'] = dict(before=sp.render(local), after=sp.render(sp.after(local, modify, delete)),
                               before_header=header, after_header=header)
     if changes and not module.check_mode:
-        live = se.active() and p['reload'] and active_store(result['store'])
+        live = p['reload'] and task.live_store(result['store'])
         try:
             handle.commit_plan(modify, delete, reload_policy=live)
         except (sp.PortError, sb.BoolError) as exc:
             module.fail_json(msg=to_native(exc), **result)
         result['reloaded'] = bool(live)
     module.exit_json(**result)
-
-
-def active_store(store):
-    try:
-        return cfg.default_store() == store
-    except cfg.ConfigError:
-        return False
 
 
 if __name__ == '__main__':

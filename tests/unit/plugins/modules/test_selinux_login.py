@@ -29,7 +29,7 @@ class FakeStore(object):
     def views(self):
         return dict(FakeStore.local), dict((k, v) for k, v in POLICY.items() if k not in FakeStore.local)
 
-    def commit_plan(self, modify, delete):
+    def commit_plan(self, modify, delete, reload_policy):
         FakeStore.commits.append((list(modify), list(delete)))
         FakeStore.local = sl.after(FakeStore.local, modify, delete)
 

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import selinux_port as mod
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
 
@@ -44,7 +45,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(sp, 'PortStore', FakeStore)
     monkeypatch.setattr(sp, 'semanage', object())
     monkeypatch.setattr(sp, 'port_types', lambda policyrep, path: (PORT_TYPES, PORT_TYPES | {'httpd_t'}))
-    monkeypatch.setattr(mod.se, 'active', lambda: True)
+    monkeypatch.setattr(se, 'active', lambda: True)
     config = tmp_path / 'config'
     config.write_text('SELINUX=enforcing\nSELINUXTYPE=default\n')
     monkeypatch.setattr(cfg, 'CONFIG', str(config))

@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_utils is for confine.lsm's own modules; its API may change without notice.
+"""SELinux permissive domains made locally (what `semanage permissive -a/-d` does): a CIL module
+permissive_TYPE holding `(typepermissive TYPE)` at priority 400. Many in one libsemanage transaction, one commit
+(one policy rebuild instead of one per domain).
+
+A permissive domain logs its denials and allows everything: adding one is a lowering (the caller needs allow_weaken);
+taking one out is a strengthening. A domain the policy itself makes permissive cannot be taken out locally.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+
+try:
+    import semanage
+except ImportError:  # bindings exist only for the system Python; the module respawns into it (see _sebool)
+    semanage = None
+
+PRIORITY = 400  # where semanage permissive puts them
+PREFIX = 'permissive_'
+TYPE = re.compile(r'[A-Za-z0-9_]+')
+
+
+class PermissiveError(Exception):
+    pass
+
+
+def normalize(entries):
+    """[{name, state}] validated; PermissiveError naming the first bad value."""
+    out, seen = [], set()
+    for entry in entries or []:
+        name, state = entry.get('name'), entry.get('state') or 'present'
+        if not isinstance(name, str) or not TYPE.fullmatch(name):
+            raise PermissiveError('domain %r is not an SELinux type name' % (name,))
+        if name in seen:
+            raise PermissiveError('domain %s is listed twice' % name)
+        if state not in ('present', 'absent'):
+            raise PermissiveError('state %r for domain %s: use present (permissive) or absent' % (state, name))
+        seen.add(name)
+        out.append(dict(name=name, state=state))
+    return out
+
+
+def plan(entries, local, builtin, purge=False):
+    """(add, remove, errors): add and remove [name] for the transaction; errors for absent entries the policy itself
+    makes permissive. local: the domains made permissive locally; builtin: by the policy."""
+    named = set(e['name'] for e in entries)
+    add, remove, errors = [], [], []
+    for e in entries:
+        name = e['name']
+        if e['state'] == 'present':
+            if name not in local and name not in builtin:
+                add.append(name)
+        elif name in local:
+            remove.append(name)
+        elif name in builtin:
+            errors.append('domain %s is permissive by the policy itself (not by a local change), so it cannot be '
+                          'taken out here' % name)
+    if purge:
+        remove += sorted(n for n in local if n not in named)
+    return add, remove, errors
+
+
+def domain_errors(entries, domains, everything):
+    """Text for each present entry that is no domain type of the policy (setools' view); close matches offered."""
+    found = []
+    for e in entries:
+        if e['state'] != 'present':
+            continue
+        if e['name'] not in everything:
+            close = difflib.get_close_matches(e['name'], sorted(domains), n=3, cutoff=0.6)
+            found.append('domain %s is not a type of the policy%s' % (
+                e['name'], ' (did you mean: %s?)' % ', '.join(close) if close else ''))
+        elif e['name'] not in domains:
+            found.append('type %s is not a domain (a process type), so making it permissive would mean nothing'
+                         % e['name'])
+    return found
+
+
+def policy_types(policyrep, path):
+    """(domains, all types, builtin permissive) of the binary policy at path via setools; None when unreadable."""
+    if policyrep is None or not path:
+        return None
+    try:
+        policy = policyrep.SELinuxPolicy(path)
+        types = list(policy.types())
+        everything = set(str(t) for t in types)
+        domains = set(str(t) for t in policy.lookup_typeattr('domain').expand())
+        permissive = set(str(t) for t in types if t.ispermissive)
+    except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
+        return None
+    return domains, everything, permissive
+
+
+class PermissiveStore(sb.Store):
+    """A libsemanage connection to one policy store, for the local permissive modules."""
+
+    def local(self):
+        """Domains made permissive locally: enabled modules permissive_TYPE (any priority)."""
+        rc, infos, count = semanage.semanage_module_list(self.handle)
+        if rc < 0:
+            raise PermissiveError('could not list the modules of the policy store')
+        found = set()
+        for i in range(count):
+            info = semanage.semanage_module_list_nth(infos, i)
+            rc, name = semanage.semanage_module_info_get_name(self.handle, info)
+            if rc >= 0 and name.startswith(PREFIX):
+                rc, enabled = semanage.semanage_module_info_get_enabled(self.handle, info)
+                if rc < 0 or enabled:
+                    found.add(name[len(PREFIX):])
+        return found
+
+    def commit_plan(self, add, remove, reload_policy):
+        self.begin()
+        semanage.semanage_set_default_priority(self.handle, PRIORITY)
+        for name in remove:
+            if semanage.semanage_module_remove(self.handle, PREFIX + name) < 0:
+                raise PermissiveError('could not take out the permissive module of %s' % name)
+        for name in add:
+            text = '(typepermissive %s)' % name
+            if semanage.semanage_module_install(self.handle, text, len(text), PREFIX + name, 'cil') < 0:
+                raise PermissiveError('could not add the permissive module of %s' % name)
+        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
+        self.finish('sepermissive', PermissiveError, '; libsemanage names the cause on stderr, often a type the '
+                                                     'policy does not define')

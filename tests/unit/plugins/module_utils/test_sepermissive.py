@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.confine.lsm.plugins.module_utils import _sepermissive as pm
+
+
+@pytest.mark.parametrize('entry, words', [
+    ({'name': 'httpd_t\n(allow x y)'}, 'is not an SELinux type name'),
+    ({'name': ''}, 'is not an SELinux type name'),
+    ({'name': 'httpd_t', 'state': 'off'}, "state 'off'"),
+])
+def test_bad_entries_are_refused_naming_the_value(entry, words):
+    with pytest.raises(pm.PermissiveError) as exc:
+        pm.normalize([entry])
+    assert words in str(exc.value)
+
+
+def test_plan_adds_removes_and_purges_only_what_differs():
+    entries = pm.normalize([{'name': 'httpd_t'}, {'name': 'sshd_t', 'state': 'absent'}, {'name': 'ftpd_t'},
+                            {'name': 'nginx_t', 'state': 'absent'}])
+    add, remove, errors = pm.plan(entries, local={'sshd_t', 'ftpd_t', 'old_t'}, builtin=set())
+    assert add == ['httpd_t'] and remove == ['sshd_t'] and errors == []
+    assert pm.plan(entries, {'sshd_t', 'ftpd_t', 'old_t'}, set(), purge=True)[1] == ['sshd_t', 'old_t']
+
+
+def test_builtin_permissive_cannot_be_taken_out_and_needs_no_add():
+    entries = pm.normalize([{'name': 'foo_t', 'state': 'absent'}, {'name': 'bar_t'}])
+    add, remove, errors = pm.plan(entries, set(), builtin={'foo_t', 'bar_t'})
+    assert add == [] and remove == [] and errors == [
+        'domain foo_t is permissive by the policy itself (not by a local change), so it cannot be taken out here']
+
+
+def test_only_domains_of_the_policy_can_be_made_permissive():
+    entries = pm.normalize([{'name': 'httpd_t'}, {'name': 'htpd_t'}, {'name': 'http_port_t'},
+                            {'name': 'gone_t', 'state': 'absent'}])
+    found = pm.domain_errors(entries, {'httpd_t', 'init_t'}, {'httpd_t', 'init_t', 'http_port_t'})
+    assert found == ['domain htpd_t is not a type of the policy (did you mean: httpd_t?)',
+                     'type http_port_t is not a domain (a process type), so making it permissive would mean nothing']
+
+
+def test_unreadable_policy_is_none():
+    assert pm.policy_types(None, '/x') is None
