@@ -88,7 +88,6 @@ def plan(entries, local, policy, purge=False, unconfined=UNCONFINED, default_ran
         todo += [dict(login=n, seuser=None, range=None, state='absent', purged=True)
                  for n in sorted(local) if n not in named]
     changes, modify, delete = [], [], []
-    after_local = dict(local)
     for e in todo:
         login = e['login']
         now = local.get(login)
@@ -98,20 +97,19 @@ def plan(entries, local, policy, purge=False, unconfined=UNCONFINED, default_ran
             if have is not None and have[0] == want[0] and (want[1] is None or have[1] == want[1]):
                 continue
             modify.append((login, want[0], want[1] or default_range))
-            after_local[login] = (want[0], want[1] or default_range)
         else:
             if now is None:
                 continue
             delete.append(login)
-            after_local.pop(login, None)
         changes.append(dict(login=login, purged=bool(e.get('purged'))))
+    after_local = after(local, modify, delete)
     weakened = []
     for c in changes:
-        before = effective(c['login'], local, policy)
-        after = effective(c['login'], after_local, policy)
-        c.update(before=before[0], before_range=before[1], after=after[0], after_range=after[1])
-        if after[0] in unconfined and before[0] not in unconfined:
-            weakened.append('login %s: %s -> %s (unconfined)' % (c['login'], before[0], after[0]))
+        was = effective(c['login'], local, policy)
+        becomes = effective(c['login'], after_local, policy)
+        c.update(before=was[0], before_range=was[1], after=becomes[0], after_range=becomes[1])
+        if becomes[0] in unconfined and was[0] not in unconfined:
+            weakened.append('login %s: %s -> %s (unconfined)' % (c['login'], was[0], becomes[0]))
     return changes, modify, delete, weakened
 
 

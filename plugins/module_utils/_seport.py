@@ -121,7 +121,7 @@ def policy_only_absent(entries, local, policy):
     found = []
     for e in entries:
         base = policy.get(e['key'])
-        if e['state'] == 'absent' and e['setype'] is None and e.get('named_type') and e['key'] not in local \
+        if e['state'] == 'absent' and e.get('named_type') and e['key'] not in local \
                 and base is not None and base[0] == e['named_type']:
             found.append('%s is labelled %s by the policy itself, not by a local change, so it cannot be removed: '
                          'label it with another type (state present) instead' % (show(e['key']), base[0]))
