@@ -16,8 +16,8 @@ description:
     C(changes) and C(weakened) columns, so a report after C(enforce.yml) or C(drift.yml) says what the run corrected
     and what it lowered.
   - Takes a dict from a kind to a registered result. Kinds are C(package), C(selinux_mode), C(sebool_persist),
-    C(permissive) (a loop of C(semanage permissive --delete)), C(selinux_fcontext), C(selinux_port),
-    C(selinux_login), C(selinux_policy_module) (a loop), C(apparmor_boot_args), C(service), C(profiles_deployed)
+    C(selinux_fcontext), C(selinux_port), C(selinux_login), C(selinux_permissive), C(selinux_policy_module)
+    (a loop), C(apparmor_boot_args), C(service), C(profiles_deployed)
     (a loop of copy or template), C(apparmor_profile_mode), C(restarted) (a loop of service restarts). A key may
     carry a label after a colon (C(apparmor_profile_mode:complain)) when one kind ran twice. Skipped, unchanged
     and undefined results give no line; an unknown kind that changed gives one generic line.
@@ -117,6 +117,11 @@ def _logins(res):
             for c in res.get('changes') or []]
 
 
+def _permissive(res):
+    return (['permissive domain added: %s' % n for n in res.get('added') or []]
+            + ['permissive domain taken out: %s' % n for n in res.get('removed') or []])
+
+
 def _profiles(res):
     out = []
     for p in res.get('profiles') or []:
@@ -143,13 +148,13 @@ SINGLE = {
     'selinux_fcontext': _fcontexts,
     'selinux_port': _ports,
     'selinux_login': _logins,
+    'selinux_permissive': _permissive,
     'apparmor_boot_args': _boot,
     'service': lambda res: ['service %s: %s' % (res.get('name'), ', '.join(
         w for w in (res.get('state'), 'enabled' if res.get('enabled') else None) if w))],
     'apparmor_profile_mode': _profiles,
 }
 LOOPS = {
-    'permissive': lambda r: 'permissive domain taken out: %s' % r.get('item'),
     'selinux_policy_module': lambda r: 'policy module %s: %s' % (
         (r.get('item') or {}).get('name') if isinstance(r.get('item'), dict) else r.get('item'), r.get('action')),
     'profiles_deployed': lambda r: 'profile deployed: %s' % r.get('dest', (r.get('item') or {}).get('name')),

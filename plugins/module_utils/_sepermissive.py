@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import fnmatch
 import re
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
@@ -36,24 +37,38 @@ class PermissiveError(Exception):
 
 
 def normalize(entries):
-    """[{name, state}] validated; PermissiveError naming the first bad value."""
+    """[{name, state, reason}] validated; PermissiveError naming the first bad value."""
     out, seen = [], set()
     for entry in entries or []:
-        name, state = entry.get('name'), entry.get('state') or 'present'
+        name, state, reason = entry.get('name'), entry.get('state') or 'present', entry.get('reason') or ''
         if not isinstance(name, str) or not TYPE.fullmatch(name):
             raise PermissiveError('domain %r is not an SELinux type name' % (name,))
         if name in seen:
             raise PermissiveError('domain %s is listed twice' % name)
         if state not in ('present', 'absent'):
             raise PermissiveError('state %r for domain %s: use present (permissive) or absent' % (state, name))
+        if not isinstance(reason, str):
+            raise PermissiveError('reason %r for domain %s is not text' % (reason, name))
         seen.add(name)
-        out.append(dict(name=name, state=state))
+        out.append(dict(name=name, state=state, reason=reason))
     return out
 
 
-def plan(entries, local, builtin, purge=False):
+def weakened(entries, add):
+    """The weakened line of each domain added, with its reason when the entry gave one."""
+    reasons = dict((e['name'], e.get('reason')) for e in entries)
+    return ['permissive domain added: %s%s' % (n, ' (%s)' % reasons[n] if reasons.get(n) else '') for n in add]
+
+
+def kept(name, patterns):
+    """Whether a purge keeps the local permissive domain name: it matches one of the glob patterns."""
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns or ())
+
+
+def plan(entries, local, builtin, purge=False, keep=()):
     """(add, remove, errors): add and remove [name] for the transaction; errors for absent entries the policy itself
-    makes permissive. local: the domains made permissive locally; builtin: by the policy."""
+    makes permissive. local: the domains made permissive locally; builtin: by the policy. A purge takes out the local
+    ones that entries do not name and no glob of keep matches."""
     named = set(e['name'] for e in entries)
     add, remove, errors = [], [], []
     for e in entries:
@@ -67,7 +82,7 @@ def plan(entries, local, builtin, purge=False):
             errors.append('domain %s is permissive by the policy itself (not by a local change), so it cannot be '
                           'taken out here' % name)
     if purge:
-        remove += sorted(n for n in local if n not in named)
+        remove += sorted(n for n in local if n not in named and not kept(n, keep))
     return add, remove, errors
 
 

@@ -51,11 +51,24 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      reason:
+        description:
+          - Why the domain is made permissive (a change ticket, the tuning run); RV(weakened) carries it, so the
+            report says why protection was lowered.
+        type: str
   purge:
     description:
-      - Take out every local permissive domain that O(domains) does not name, in the same transaction.
+      - Take out every local permissive domain that O(domains) does not name and O(keep) does not match, in the same
+        transaction.
     type: bool
     default: false
+  keep:
+    description:
+      - Glob patterns (C(fnmatch), for example V(myapp_*)) of local permissive domains a purge leaves in place, such as
+        domains still being tuned. Has an effect only with O(purge=true).
+    type: list
+    elements: str
+    default: []
   reload:
     description:
       - Load the rebuilt policy into the running kernel when SELinux is active there and O(store) is the running
@@ -85,10 +98,23 @@ EXAMPLES = r'''
       - name: httpd_t
     allow_weaken: true
 
+- name: Tune myapp_t with the reason the report prints
+  confine.lsm.selinux_permissive:
+    domains:
+      - name: myapp_t
+        reason: CHG-1234, tuning the new release
+    allow_weaken: true
+
 - name: Every local permissive domain taken out again, in one rebuild
   confine.lsm.selinux_permissive:
     domains: []
     purge: true
+
+- name: All taken out but the ones still being tuned
+  confine.lsm.selinux_permissive:
+    domains: []
+    purge: true
+    keep: [myapp_*]
 '''
 
 RETURN = r'''
@@ -108,7 +134,7 @@ weakened:
   returned: always
   type: list
   elements: str
-  sample: ["permissive domain added: httpd_t"]
+  sample: ["permissive domain added: httpd_t (CHG-1234)"]
 commits:
   description: Policy store commits made (or needed in check mode); 0 when nothing differed, else 1.
   returned: always
@@ -143,6 +169,9 @@ def check_input(p):
     inp.check_store(p['store'])
     for entry in p['domains']:
         inp.check_text('domain', entry.get('name'))
+        inp.check_text('reason for domain %s' % entry.get('name'), entry.get('reason'))
+    for pattern in p['keep']:
+        inp.check_text('keep pattern', pattern)
     return pm.normalize(p['domains'])
 
 
@@ -152,8 +181,10 @@ def main():
             domains=dict(type='list', elements='dict', required=True, options=dict(
                 name=dict(type='str', required=True),
                 state=dict(type='str', choices=['present', 'absent'], default='present'),
+                reason=dict(type='str'),
             )),
             purge=dict(type='bool', default=False),
+            keep=dict(type='list', elements='str', default=[]),
             reload=dict(type='bool', default=True),
             allow_weaken=dict(type='bool', default=False),
             store=dict(type='str'),
@@ -188,11 +219,11 @@ def run(module, handle, entries, read, result):
         local = handle.local()
     except pm.PermissiveError as exc:
         module.fail_json(msg=to_native(exc), **result)
-    add, remove, refused = pm.plan(entries, local, builtin - local, purge=p['purge'])
+    add, remove, refused = pm.plan(entries, local, builtin - local, purge=p['purge'], keep=p['keep'])
     errors += refused
     if errors:
         module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
-    weakened = ['permissive domain added: %s' % n for n in add]
+    weakened = pm.weakened(entries, add)
     if weakened and not p['allow_weaken']:
         module.fail_json(msg='refusing to make %s permissive without allow_weaken (a permissive domain logs its '
                              'denials and allows everything); nothing was changed' % ', '.join(add), **result)

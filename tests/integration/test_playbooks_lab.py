@@ -99,6 +99,8 @@ def test_enforce_then_drift_found_fixed_and_reported(lab, tmp_path):
                  'httpd_can_sendmail', 'permissive domain: httpd_t (local)'):
         assert what in found, (what, se)
     assert sorted(se['drift_fixed']) == sorted(se['drift_found'])
+    # the permissive domain taken out by selinux_permissive's one transaction, said in the report
+    assert 'permissive domain taken out: httpd_t' in se['changes'] and se['weakened'] == [], se
     assert aa['drift_found'] == ['profile not enforced: nginx'] and aa['drift_fixed'] == aa['drift_found']
     assert report['summary']['failed'] == 0, out[-3000:]
 

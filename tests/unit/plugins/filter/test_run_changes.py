@@ -11,7 +11,7 @@ SKIPPED = {'changed': False, 'skipped': True}
 
 def test_nothing_changed_gives_no_line():
     assert run_changes({'selinux_mode': SKIPPED, 'sebool_persist': {'changed': False, 'changes': []},
-                        'permissive': {'changed': False, 'results': []}, 'selinux_port': {}}) == \
+                        'selinux_permissive': {'changed': False, 'added': [], 'removed': []}, 'selinux_port': {}}) == \
         {'changes': [], 'weakened': []}
     assert run_changes({}) == {'changes': [], 'weakened': []}
 
@@ -28,8 +28,7 @@ def test_selinux_role_lines_in_least_power_order():
         'selinux_mode': {'changed': True, 'runtime_state': 'enforcing', 'config_state': 'enforcing',
                          'policy': 'default', 'weakened': [],
                          'before': {'runtime_state': 'permissive', 'config_state': 'enforcing', 'policy': 'default'}},
-        'permissive': {'changed': True, 'results': [{'changed': True, 'item': 'httpd_t'},
-                                                    {'changed': False, 'item': 'sshd_t'}]},
+        'selinux_permissive': {'changed': True, 'added': [], 'removed': ['httpd_t', 'sshd_t'], 'weakened': []},
         'selinux_fcontext': {'changed': True, 'relabelled_count': 3,
                              'changes': [{'target': '/srv/www(/.*)?', 'before': None,
                                           'after': 'system_u:object_r:httpd_sys_content_t:s0'}]},
@@ -46,6 +45,7 @@ def test_selinux_role_lines_in_least_power_order():
         'port udp/9100: x_port_t -> none (purged)',
         'login %dev: unconfined_u -> user_u',
         'permissive domain taken out: httpd_t',
+        'permissive domain taken out: sshd_t',
         'policy module myapp: installed',
     ]
     assert got['weakened'] == []
@@ -67,6 +67,13 @@ def test_weakenings_are_carried_and_labelled_kinds_run_twice():
                               'profile tool: enforce -> complain',
                               'service restarted so its profile confines it: nginx.service']
     assert got['weakened'] == ['login x: user_u -> unconfined_u (unconfined)', 'tool: enforce -> complain']
+
+
+def test_a_permissive_domain_added_is_a_change_and_a_weakening():
+    got = run_changes({'selinux_permissive': {'changed': True, 'added': ['myapp_t'], 'removed': ['ftpd_t'],
+                                              'weakened': ['permissive domain added: myapp_t']}})
+    assert got == {'changes': ['permissive domain added: myapp_t', 'permissive domain taken out: ftpd_t'],
+                   'weakened': ['permissive domain added: myapp_t']}
 
 
 def test_boot_args_mode_fixes_and_unknown_kinds():

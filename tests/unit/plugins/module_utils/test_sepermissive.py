@@ -27,6 +27,14 @@ def test_plan_adds_removes_and_purges_only_what_differs():
     assert pm.plan(entries, {'sshd_t', 'ftpd_t', 'old_t'}, set(), purge=True)[1] == ['sshd_t', 'old_t']
 
 
+def test_purge_keeps_the_globs_of_keep():
+    local = {'sshd_t', 'myapp_t', 'myapp_worker_t', 'old_t'}
+    assert pm.plan([], local, set(), purge=True, keep=['myapp_*'])[1] == ['old_t', 'sshd_t']
+    assert pm.plan([], local, set(), purge=False, keep=['myapp_*'])[1] == []
+    assert pm.weakened([{'name': 'a_t', 'reason': 'CHG-1'}, {'name': 'b_t'}], ['a_t', 'b_t']) == [
+        'permissive domain added: a_t (CHG-1)', 'permissive domain added: b_t']
+
+
 def test_builtin_permissive_cannot_be_taken_out_and_needs_no_add():
     entries = pm.normalize([{'name': 'foo_t', 'state': 'absent'}, {'name': 'bar_t'}])
     add, remove, errors = pm.plan(entries, set(), builtin={'foo_t', 'bar_t'})

@@ -65,6 +65,18 @@ def test_taking_out_and_purge_need_no_allow_weaken_one_commit(store, run_module)
     assert len(store.commits) == 1 and store.state == set()
 
 
+def test_purge_keeps_what_a_keep_glob_matches_and_the_reason_reaches_weakened(store, run_module):
+    store.state = {'httpd_t', 'sshd_t', 'ftpd_t'}
+    res = run_module(mod.main, {'domains': [{'name': 'builtin_t', 'reason': 'CHG-7'}, {'name': 'sshd_t'}],
+                                'purge': True, 'keep': ['ht*'], 'allow_weaken': True})
+    assert res['removed'] == ['ftpd_t'] and res['added'] == [] and store.state == {'httpd_t', 'sshd_t'}
+    store.state = set()
+    res = run_module(mod.main, {'domains': [{'name': 'httpd_t', 'reason': 'CHG-7, tuning'}], 'allow_weaken': True})
+    assert res['weakened'] == ['permissive domain added: httpd_t (CHG-7, tuning)']
+    bad = run_module(mod.main, {'domains': [], 'purge': True, 'keep': ['x\n']})
+    assert bad['failed'] and 'keep pattern' in bad['msg'] and len(store.commits) == 2
+
+
 def test_check_mode_and_diff_commit_nothing(store, run_module):
     store.state = {'sshd_t'}
     res = run_module(mod.main, {'domains': [{'name': 'sshd_t', 'state': 'absent'}]}, check=True, diff=True)
