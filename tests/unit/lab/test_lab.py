@@ -92,6 +92,24 @@ def test_accel_can_be_forced(monkeypatch, value, expected):
     assert vm.accel_args('/no/kernel') == expected
 
 
+def test_tcg_cpu_model_and_kernel_args_for_the_bench_enter_the_command_line(monkeypatch):
+    monkeypatch.setenv('CONFINE_LAB_ACCEL', 'tcg')
+    monkeypatch.delenv('CONFINE_LAB_TCG_CPU', raising=False)
+    monkeypatch.delenv('CONFINE_LAB_KERNEL_EXTRA', raising=False)
+    plain = vm.VM('/img', 'disk', 'selinux', 'n', rundir='/run', port=1).argv('pid')
+    assert plain[plain.index('-cpu') + 1] == 'qemu64' and plain[plain.index('-append') + 1].endswith('selinux=1')
+    monkeypatch.setenv('CONFINE_LAB_TCG_CPU', 'max')
+    monkeypatch.setenv('CONFINE_LAB_KERNEL_EXTRA', 'mitigations=off quiet')
+    argv = vm.VM('/img', 'disk', 'selinux', 'n', rundir='/run', port=1).argv('pid')
+    assert argv[argv.index('-cpu') + 1] == 'max'
+    assert argv[argv.index('-append') + 1].endswith('selinux=1 mitigations=off quiet')
+    for env, bad in (('CONFINE_LAB_TCG_CPU', 'max -S'), ('CONFINE_LAB_KERNEL_EXTRA', 'init=/bin/sh;x')):
+        monkeypatch.setenv(env, bad)
+        with pytest.raises(vm.util.LabError, match=env):
+            vm.VM('/img', 'disk', 'selinux', 'n', rundir='/run', port=1).argv('pid')
+        monkeypatch.delenv(env)
+
+
 def test_accel_rejects_unknown_value_by_name(monkeypatch):
     monkeypatch.setenv('CONFINE_LAB_ACCEL', 'hvf')
     with pytest.raises(vm.util.LabError, match="'hvf'"):
