@@ -10,11 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import os
 import time
 
 from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 try:
     import selinux
@@ -50,8 +50,7 @@ def to_bool(name, value):
 def unknown_message(unknown, known):
     parts = []
     for name in sorted(unknown):
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        parts.append('%s (did you mean: %s?)' % (name, ', '.join(close)) if close else name)
+        parts.append(name + inp.did_you_mean(name, known))
     return 'unknown SELinux boolean%s: %s; nothing was changed' % ('s' if len(unknown) > 1 else '', '; '.join(parts))
 
 

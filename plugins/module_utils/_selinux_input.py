@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import errno
 import os
 import re
@@ -140,3 +141,9 @@ def read_regular(path, what='file', limit=READ_LIMIT):
     finally:
         os.close(fd)
     return b''.join(chunks).decode('utf-8', 'surrogateescape')
+
+
+def did_you_mean(name, known):
+    """' (did you mean: a, b?)' with up to three close matches of name among known, or ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    return ' (did you mean: %s?)' % ', '.join(close) if close else ''

@@ -16,11 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import fnmatch
 import re
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 try:
     import semanage
@@ -93,28 +93,11 @@ def domain_errors(entries, domains, everything):
         if e['state'] != 'present':
             continue
         if e['name'] not in everything:
-            close = difflib.get_close_matches(e['name'], sorted(domains), n=3, cutoff=0.6)
-            found.append('domain %s is not a type of the policy%s' % (
-                e['name'], ' (did you mean: %s?)' % ', '.join(close) if close else ''))
+            found.append('domain %s is not a type of the policy%s' % (e['name'], inp.did_you_mean(e['name'], domains)))
         elif e['name'] not in domains:
             found.append('type %s is not a domain (a process type), so making it permissive would mean nothing'
                          % e['name'])
     return found
-
-
-def policy_types(policyrep, path):
-    """(domains, all types, builtin permissive) of the binary policy at path via setools; None when unreadable."""
-    if policyrep is None or not path:
-        return None
-    try:
-        policy = policyrep.SELinuxPolicy(path)
-        types = list(policy.types())
-        everything = set(str(t) for t in types)
-        domains = set(str(t) for t in policy.lookup_typeattr('domain').expand())
-        permissive = set(str(t) for t in types if t.ispermissive)
-    except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
-        return None
-    return domains, everything, permissive
 
 
 class PermissiveStore(sb.Store):

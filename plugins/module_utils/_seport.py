@@ -8,7 +8,8 @@
 local port records and the policy's own (what `semanage port -l -C` and `semanage port -l` show).
 
 The planning is pure: the views come in as {(low, high, protocol): (type, level)} dicts. PortStore reads them
-from libsemanage and commits a plan in one transaction; port_types reads the policy's port types with setools.
+from libsemanage and commits a plan in one transaction; type_errors checks the types against the policy's port
+types (read with setools by _status.policy_types).
 The kernel picks, for a port, the portcon with the narrowest range that holds it (libsepol sorts them so), so a
 port inside a wider range is a normal override; two ranges that overlap without one holding the other leave the
 shared ports to whichever is narrower, which nobody reading the entries would guess: such a request is refused,
@@ -19,12 +20,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
-import glob
-import os
 import re
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 try:
     import semanage
@@ -259,30 +258,6 @@ class PortStore(sb.Store):
 
 # ------------------------------------------------------------------ the policy's port types
 
-def policy_file(store, root='/etc/selinux'):
-    """The store's binary policy (policy.NN with the highest NN), or None."""
-    best = None
-    for path in glob.glob(os.path.join(root, store, 'policy', 'policy.*')):
-        suffix = path.rsplit('.', 1)[1]
-        if suffix.isdigit() and (best is None or int(suffix) > best[0]):
-            best = (int(suffix), path)
-    return best[1] if best else None
-
-
-def port_types(policyrep, path):
-    """(port types, all types) of the binary policy at path, read by setools' policyrep; None when it cannot be
-    read."""
-    if policyrep is None or not path:
-        return None
-    try:
-        policy = policyrep.SELinuxPolicy(path)
-        everything = set(str(t) for t in policy.types())
-        ports = set(str(t) for t in policy.lookup_typeattr('port_type').expand())
-    except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
-        return None
-    return ports, everything
-
-
 def type_errors(entries, ports, everything):
     """Text for each present entry whose setype the policy does not define, or defines as no port type."""
     found = []
@@ -291,9 +266,7 @@ def type_errors(entries, ports, everything):
             continue
         t = e['setype']
         if t not in everything:
-            close = difflib.get_close_matches(t, sorted(ports), n=3, cutoff=0.6)
-            found.append('setype %s for %s is not a type of the policy%s' % (
-                t, show(e['key']), ' (did you mean: %s?)' % ', '.join(close) if close else ''))
+            found.append('setype %s for %s is not a type of the policy%s' % (t, show(e['key']), inp.did_you_mean(t, ports)))
         elif t not in ports:
             found.append('setype %s for %s is not a port type (the policy does not give it the port_type '
                          'attribute), so no domain would be allowed to use the port by it' % (t, show(e['key'])))

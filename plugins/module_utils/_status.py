@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
+import glob
 import importlib
 import importlib.util
 import os
@@ -176,6 +177,30 @@ def import_policyrep():
         return importlib.import_module('setools.policyrep')
     except Exception:  # pylint: disable=broad-except  # a broken setools means "cannot read", not a crash
         return None
+
+
+def policy_file(store, root='/etc/selinux'):
+    """The store's binary policy (policy.NN with the highest NN), or None."""
+    best = None
+    for path in glob.glob(os.path.join(root, store, 'policy', 'policy.*')):
+        suffix = path.rsplit('.', 1)[1]
+        if suffix.isdigit() and (best is None or int(suffix) > best[0]):
+            best = (int(suffix), path)
+    return best[1] if best else None
+
+
+def policy_types(policyrep, path, attribute):
+    """(types with the attribute, all types, permissive types) of the binary policy at path, read by setools'
+    policyrep; None when it cannot be read (no setools, no file, a policy setools does not understand)."""
+    if policyrep is None or not path:
+        return None
+    try:
+        policy = policyrep.SELinuxPolicy(path)
+        types = list(policy.types())
+        members = set(str(t) for t in policy.lookup_typeattr(attribute).expand())
+    except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
+        return None
+    return members, set(str(t) for t in types), set(str(t) for t in types if t.ispermissive)
 
 
 def loaded_policy_facts(policyrep=None):

@@ -160,7 +160,6 @@ store:
   sample: default
 '''
 
-import difflib
 import grp
 import pwd
 
@@ -206,9 +205,8 @@ def unknown_seusers(entries, known):
     found = []
     for e in entries:
         if e['state'] == 'present' and e['seuser'] not in known:
-            close = difflib.get_close_matches(e['seuser'], known, n=3, cutoff=0.6)
             found.append('seuser %s for login %s is not an SELinux user of the policy%s' % (
-                e['seuser'], e['login'], ' (did you mean: %s?)' % ', '.join(close) if close else ''))
+                e['seuser'], e['login'], inp.did_you_mean(e['seuser'], known)))
     return found
 
 

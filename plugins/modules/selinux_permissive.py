@@ -160,7 +160,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _sepermissive as pm
-from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
 from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
@@ -197,7 +196,7 @@ def main():
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, added=[], removed=[], weakened=[], commits=0, store=store,
                   type_check='libsemanage', reloaded=False)
-    read = pm.policy_types(_status.import_policyrep(), sp.policy_file(store))
+    read = _status.policy_types(_status.import_policyrep(), _status.policy_file(store), 'domain')
     if read is None:
         module.warn('setools could not read the policy of store %s (is python3-setools installed?): the domains are '
                     'checked by libsemanage at commit only' % store)

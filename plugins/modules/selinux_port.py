@@ -225,7 +225,7 @@ def main():
     task.bindings_or_fail(module, sp.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, store=store, type_check='libsemanage', reloaded=False)
-    read = sp.port_types(_status.import_policyrep(), sp.policy_file(store))
+    read = _status.policy_types(_status.import_policyrep(), _status.policy_file(store), 'port_type')
     if read is None:
         module.warn('setools could not read the policy of store %s (is python3-setools installed?): the port types '
                     'are checked by libsemanage at commit only' % store)
@@ -245,7 +245,7 @@ def run(module, handle, entries, read, result):
     errors = []
     if read is not None:
         result['type_check'] = 'setools'
-        errors += sp.type_errors(entries, *read)
+        errors += sp.type_errors(entries, *read[:2])
     try:
         local, policy = handle.views()
     except sp.PortError as exc:

@@ -51,4 +51,5 @@ def test_only_domains_of_the_policy_can_be_made_permissive():
 
 
 def test_unreadable_policy_is_none():
-    assert pm.policy_types(None, '/x') is None
+    from ansible_collections.confine.lsm.plugins.module_utils import _status
+    assert _status.policy_types(None, '/x', 'domain') is None

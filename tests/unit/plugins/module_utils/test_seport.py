@@ -128,18 +128,52 @@ def test_types_must_be_port_types_of_the_policy():
 
 
 def test_policy_file_is_the_highest_version(tmp_path):
+    from ansible_collections.confine.lsm.plugins.module_utils import _status
     folder = tmp_path / 'default' / 'policy'
     folder.mkdir(parents=True)
     for name in ('policy.31', 'policy.33', 'policy.9', 'policy.bak'):
         (folder / name).write_text('x')
-    assert sp.policy_file('default', str(tmp_path)) == str(folder / 'policy.33')
-    assert sp.policy_file('missing', str(tmp_path)) is None
+    assert _status.policy_file('default', str(tmp_path)) == str(folder / 'policy.33')
+    assert _status.policy_file('missing', str(tmp_path)) is None
 
 
-def test_port_types_unreadable_policy_is_none():
+def test_policy_types_by_attribute_and_an_unreadable_policy_is_none():
+    from ansible_collections.confine.lsm.plugins.module_utils import _status
+
+    class Type(str):
+        ispermissive = False
+
+    class Attr(object):
+        def __init__(self, members):
+            self.members = members
+
+        def expand(self):
+            return [Type(m) for m in self.members]
+
+    class Policy(object):
+        def __init__(self, path):
+            pass
+
+        @staticmethod
+        def types():
+            perm = Type('tuned_t')
+            perm.ispermissive = True
+            return [Type('httpd_t'), Type('http_port_t'), perm]
+
+        @staticmethod
+        def lookup_typeattr(name):
+            return Attr({'port_type': ['http_port_t'], 'domain': ['httpd_t', 'tuned_t']}[name])
+
+    class Good(object):
+        SELinuxPolicy = Policy
+    assert _status.policy_types(Good, '/x', 'port_type') == (
+        {'http_port_t'}, {'httpd_t', 'http_port_t', 'tuned_t'}, {'tuned_t'})
+    assert _status.policy_types(Good, '/x', 'domain')[0] == {'httpd_t', 'tuned_t'}
+    assert _status.policy_types(Good, None, 'domain') is None
+
     class Broken(object):
         @staticmethod
         def SELinuxPolicy(path):
             raise OSError('bad policy')
-    assert sp.port_types(Broken, '/x') is None
-    assert sp.port_types(None, '/x') is None
+    assert _status.policy_types(Broken, '/x', 'port_type') is None
+    assert _status.policy_types(None, '/x', 'port_type') is None

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.confine.lsm.plugins.modules import selinux_permissive as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _sepermissive as pm
 
 DOMAINS = {'httpd_t', 'sshd_t', 'ftpd_t', 'builtin_t'}
@@ -37,7 +38,7 @@ def store(tmp_path, monkeypatch):
     FakeStore.state, FakeStore.commits = set(), []
     monkeypatch.setattr(pm, 'PermissiveStore', FakeStore)
     monkeypatch.setattr(pm, 'semanage', object())
-    monkeypatch.setattr(pm, 'policy_types', lambda policyrep, path: (
+    monkeypatch.setattr(_status, 'policy_types', lambda policyrep, path, attribute: (
         DOMAINS, DOMAINS | {'http_port_t'}, {'builtin_t'} | FakeStore.state))
     monkeypatch.setattr(se, 'active', lambda: True)
     config = tmp_path / 'config'

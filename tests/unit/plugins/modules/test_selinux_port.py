@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.confine.lsm.plugins.modules import selinux_port as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
 
 POLICY = {(80, 80, 'tcp'): ('http_port_t', 's0'), (10080, 10083, 'tcp'): ('amanda_port_t', 's0'),
@@ -44,7 +45,8 @@ def store(tmp_path, monkeypatch):
     FakeStore.local, FakeStore.commits, FakeStore.opened = {}, [], []
     monkeypatch.setattr(sp, 'PortStore', FakeStore)
     monkeypatch.setattr(sp, 'semanage', object())
-    monkeypatch.setattr(sp, 'port_types', lambda policyrep, path: (PORT_TYPES, PORT_TYPES | {'httpd_t'}))
+    monkeypatch.setattr(_status, 'policy_types', lambda policyrep, path, attribute: (
+        PORT_TYPES, PORT_TYPES | {'httpd_t'}, set()))
     monkeypatch.setattr(se, 'active', lambda: True)
     config = tmp_path / 'config'
     config.write_text('SELINUX=enforcing\nSELINUXTYPE=default\n')
@@ -104,7 +106,7 @@ def test_refusals_name_the_value_and_commit_nothing(store, run_module, ports, wo
 
 
 def test_without_setools_the_check_is_left_to_libsemanage_and_said(store, run_module, monkeypatch):
-    monkeypatch.setattr(sp, 'port_types', lambda policyrep, path: None)
+    monkeypatch.setattr(_status, 'policy_types', lambda policyrep, path, attribute: None)
     said = []
     monkeypatch.setattr(mod.AnsibleModule, 'warn', lambda self, text: said.append(text))
     res = run_module(mod.main, PORTS)
