@@ -259,51 +259,18 @@ read_at:
   sample: "@1764330000.125"
 '''
 
-import glob
-import gzip
 import os
-import re
 import time
-import zlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _advisor
 from ansible_collections.confine.lsm.plugins.module_utils import _denials as dn
-from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _logsources as ls
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 
 HAS_SELINUX = _advisor.HAS_SELINUX  # the libselinux bindings (the advisor's); without them the module respawns
-
-
-def rotated_files(path):
-    found = []
-    for name in glob.glob(glob.escape(path) + '.*'):
-        m = re.match(r'^\.(\d+)(\.gz)?$', name[len(path):])
-        if m:
-            found.append((int(m.group(1)), name))
-    return [name for dummy, name in sorted(found, reverse=True)]
-
-
-class DamagedLog(Exception):
-    """A compressed log that ends early or does not decompress: what was read before the damage counts."""
-
-
-def read_file(path):
-    """The lines of a log file, bounded in length; only a regular file is opened (never a FIFO or a device)."""
-    fd = _files.open_regular(path)
-    if fd is None:
-        raise OSError('%s disappeared before it could be read' % path)
-    with os.fdopen(fd, 'rb') as raw:
-        if not path.endswith('.gz'):
-            yield from dn.bounded_lines(raw)
-            return
-        try:
-            with gzip.GzipFile(fileobj=raw, mode='rb') as f:
-                yield from dn.bounded_lines(f)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise DamagedLog(to_native(exc) or exc.__class__.__name__)
 
 
 def command_reader(module):
@@ -314,50 +281,6 @@ def command_reader(module):
             raise OSError('%s exited with %d: %s' % (argv[0], rc, err.strip()))
         yield from dn.bounded_text_lines(out)
     return read_command
-
-
-def plan_sources(module, since):
-    p = module.params
-    wanted = p['sources'] or ['auto']
-    plan = []
-    for source in wanted:
-        if source == 'auto':
-            if os.path.exists(p['audit_log']):
-                source = 'audit'
-            elif module.get_bin_path('journalctl'):
-                source = 'journal'
-            else:
-                source = 'kernel'
-        if source == 'audit':
-            files = (rotated_files(p['audit_log']) if p['rotated'] else []) + [p['audit_log']]
-            for path in files:
-                try:
-                    present = _files.regular_stat(path) is not None
-                except (IOError, OSError) as exc:
-                    # a FIFO would hang the read and a device could be endless (or start something): neither
-                    # is opened
-                    module.fail_json(msg='cannot read the audit log: %s; nothing was read' % to_native(exc))
-                if not present:
-                    if path == p['audit_log'] and 'auto' not in wanted:
-                        module.fail_json(msg='audit_log %s does not exist (is auditd installed?)' % path)
-                    continue
-                if not os.access(path, os.R_OK):
-                    module.fail_json(msg='cannot read %s: the module needs root (become: true)' % path)
-                plan.append((path, read_file, path))
-        elif source == 'journal':
-            argv = [module.get_bin_path('journalctl', required=True), '-k', '-o', 'cat', '-q', '--no-pager']
-            if since > 0:
-                argv += ['--since', '@%d' % int(since)]
-            plan.append((' '.join(argv), command_reader(module), argv))
-        elif source == 'kernel':
-            argv = [module.get_bin_path('dmesg', required=True)]
-            plan.append((' '.join(argv), command_reader(module), argv))
-    seen, unique = set(), []
-    for item in plan:
-        if item[0] not in seen:
-            seen.add(item[0])
-            unique.append(item)
-    return unique
 
 
 def main():
@@ -393,14 +316,18 @@ def main():
     read_at = '@%.3f' % time.time()
     collector = dn.Collector(since=since, lsm=p['lsm'], include_allowed=p['include_allowed'], subjects=p['subjects'],
                              max_records=p['max_records'], max_groups=p['max_groups'])
-    sources = plan_sources(module, since)
+    try:
+        sources = ls.plan(p['sources'], p['audit_log'], p['rotated'], since, module.get_bin_path)
+    except ls.SourceError as exc:
+        module.fail_json(msg=to_native(exc))
+    readers = {ls.FILE: ls.read_file, ls.COMMAND: command_reader(module)}
     warnings = []
     read_errors = []
-    for label, reader, arg in sources:
+    for label, kind, arg in sources:
         before = collector.lines
         try:
-            collector.feed(reader(arg))
-        except DamagedLog as exc:
+            collector.feed(readers[kind](arg))
+        except ls.DamagedLog as exc:
             read_errors.append(dict(source=label, error=to_native(exc), lines_read=collector.lines - before))
             warnings.append('%s is truncated or corrupt (%s): its first %d lines were read, the rest was not'
                             % (label, to_native(exc), collector.lines - before))

@@ -9,6 +9,7 @@ ansible-playbook command itself.
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -97,13 +98,15 @@ class Host(object):
         return files + '\n--store--\n' + store
 
 
-def forked_playbook(argv):
-    """(rc, stdout and stderr) of ansible-playbook ARGV run by PlaybookCLI in a forked child."""
+def forked_playbook(argv, timeout=None):
+    """(rc, stdout and stderr) of ansible-playbook ARGV run by PlaybookCLI in a forked child (its own process group,
+    killed whole after timeout seconds: subprocess.TimeoutExpired)."""
     fd, path = tempfile.mkstemp(prefix='playbook-out-')
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         rc = 250
         try:
+            os.setpgid(0, 0)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             sys.stdout = os.fdopen(1, 'w', closefd=False)
@@ -119,7 +122,17 @@ def forked_playbook(argv):
             sys.stderr.flush()
             os._exit(rc if isinstance(rc, int) else 1)
     try:
-        rc = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        deadline = time.time() + timeout if timeout else None
+        while True:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+            if done:
+                break
+            if time.time() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            time.sleep(0.1)
+        rc = os.waitstatus_to_exitcode(status)
         with open(path, errors='replace') as f:
             return rc, f.read()
     finally:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import ROOT, record, sh
+from conftest import ROOT, forked_playbook, record
 
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'unit', 'plugins', 'modules'))
 import hostile  # noqa: E402  pylint: disable=wrong-import-position
@@ -47,14 +47,14 @@ def play(host, tasks, diff=False, variables=None):
         json.dump(doc, f)
     try:
         # a module that blocks (on a FIFO, say) fails the case instead of hanging the run
-        proc = sh(['ansible-playbook', '-i', host.inventory, path], check=False, env=host.env, timeout=TIMEOUT)
+        rc, out = forked_playbook(['ansible-playbook', '-i', host.inventory, path], timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         raise AssertionError('ansible-playbook did not finish in %d s: the module blocked' % TIMEOUT)
     try:
-        data = json.loads(proc.stdout[proc.stdout.index('{'):])
+        data = json.loads(out[out.index('{'):])
         return [t['hosts'][host.name] for t in data['plays'][0]['tasks']]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (proc.returncode, proc.stdout[-3000:]))
+        raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (rc, out[-3000:]))
 
 
 def kind(host, path):
