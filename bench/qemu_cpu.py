@@ -12,34 +12,13 @@ Usage: python3 bench/qemu_cpu.py [--suite bookworm] [--rounds 1] [--variants max
 A variant is a qemu CPU model, optionally followed by +ARG kernel arguments.
 """
 import argparse
-import json
-import multiprocessing
 import os
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from lab import cli as labcli, vm as labvm  # noqa: E402  pylint: disable=wrong-import-position
+import labwork as lw
 
-WORK = ('semodule -B -n && python3 -m compileall -f -q /usr/lib/python3/dist-packages >/dev/null 2>&1; '
-        'setfiles -c /etc/selinux/default/policy/policy.33 /etc/selinux/default/contexts/files/file_contexts')
 DEFAULT = 'qemu64,max'  # the lab's default first: the ratios are to it
-
-
-def lab(*argv, **env):
-    return subprocess.run([sys.executable, '-m', 'lab'] + list(argv), cwd=ROOT, check=True, universal_newlines=True,
-                          stdout=subprocess.PIPE, env=dict(os.environ, **env)).stdout
-
-
-def qemu_pid(name):
-    return [v['pid'] for v in labcli.load_state(name)['vms'] if v['lsm'] == 'selinux'][0]
-
-
-def burn():
-    while True:
-        pass
 
 
 def variant_env(variant):
@@ -59,54 +38,28 @@ def main():
     variants = args.variants.split(',')
     names = dict((v, 'bench-cpu%d' % i) for i, v in enumerate(variants))
     rows, boots = [], {}
-    burners = [multiprocessing.Process(target=burn, daemon=True) for dummy in range(args.burners)]
+    busy = lw.burners(args.burners)
     try:
-        for p in burners:
-            p.start()
         ups = dict((v, subprocess.Popen([sys.executable, '-m', 'lab', 'up', '--name', name, '--lsm', 'selinux',
-                                         '--suite', args.suite], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                         '--suite', args.suite], cwd=lw.ROOT, stdout=subprocess.DEVNULL,
                                         env=dict(os.environ, **variant_env(v)))) for v, name in names.items())
         for v, proc in ups.items():
             if proc.wait() != 0:
                 raise SystemExit('lab up failed for variant %s' % v)
-            boots[v] = round(labvm.process_cpu_seconds(qemu_pid(names[v])), 1)
-        for r in range(args.rounds):
-            pids = dict((v, qemu_pid(name)) for v, name in names.items())
-            before = dict((v, labvm.process_cpu_seconds(pid)) for v, pid in pids.items())
-            t0 = time.time()
-            procs = dict((v, subprocess.Popen([sys.executable, '-m', 'lab', 'ssh', '--name', name, 'selinux',
-                                               'sh', '-c', WORK], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL)) for v, name in names.items())
-            walls = {}
-            while len(walls) < len(procs):
-                for v, p in procs.items():
-                    if v not in walls and p.poll() is not None:
-                        walls[v] = time.time() - t0
-                time.sleep(0.5)
-            for v, pid in pids.items():
-                rows.append({'round': r, 'variant': v, 'cpu_s': round(labvm.process_cpu_seconds(pid) - before[v], 1),
-                             'wall_s': round(walls[v], 1), 'rc': procs[v].returncode})
+            boots[v] = round(lw.cpu_seconds(names[v]), 1)
+        rows = lw.rounds(names, args.rounds, 'variant')
     finally:
-        for p in burners:
-            p.terminate()
-        for name in names.values():
-            subprocess.run([sys.executable, '-m', 'lab', 'down', '--name', name], cwd=ROOT, check=False,
-                           stdout=subprocess.DEVNULL)
+        lw.stop(busy, names)
     base = variants[0]
 
     def work(v):
         return sum(r['cpu_s'] for r in rows if r['variant'] == v)
-    result = {'what': 'one SELinux lab VM per variant (CPU model + kernel args), booted and worked at once, host '
-                      'loaded with %d busy loops' % len(burners), 'suite': args.suite, 'work': WORK,
-              'boot_cpu_s': boots, 'rows': rows,
-              'work_cpu_ratio_to_%s' % base: dict((v, round(work(v) / max(0.1, work(base)), 2)) for v in variants),
-              'boot_cpu_ratio_to_%s' % base: dict((v, round(boots[v] / max(0.1, boots[base]), 2)) for v in variants)}
-    os.makedirs(os.path.join(ROOT, 'bench', 'results'), exist_ok=True)
-    path = os.path.join(ROOT, 'bench', 'results', 'qemu-cpu-%s.json' % time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime()))
-    with open(path, 'w') as f:
-        json.dump(result, f, indent=1)
-    print(json.dumps(result, indent=1))
-    print('written to', path)
+    lw.write_result('qemu-cpu', {
+        'what': 'one SELinux lab VM per variant (CPU model + kernel args), booted and worked at once, host loaded '
+                'with %d busy loops' % len(busy), 'suite': args.suite, 'work': lw.WORK, 'boot_cpu_s': boots,
+        'rows': rows,
+        'work_cpu_ratio_to_%s' % base: dict((v, round(work(v) / max(0.1, work(base)), 2)) for v in variants),
+        'boot_cpu_ratio_to_%s' % base: dict((v, round(boots[v] / max(0.1, boots[base]), 2)) for v in variants)})
 
 
 if __name__ == '__main__':
