@@ -70,19 +70,23 @@ class Host(object):
         task = {'name': 'case', module: args, 'check_mode': check, 'diff': diff}
         if env:
             task['environment'] = env
-        play = [{'hosts': 'all', 'gather_facts': False, 'tasks': [task]}]
+        return self.play({'hosts': 'all', 'gather_facts': False, 'tasks': [task]})[0]
+
+    def play(self, play, timeout=None):
+        """Run one play (registered results flow as in a real playbook); the result of each task on this host.
+        After timeout seconds the run is killed: subprocess.TimeoutExpired."""
         fd, path = tempfile.mkstemp(prefix='play-', suffix='.json', dir=self.workdir)  # own file: runs may overlap
         with os.fdopen(fd, 'w') as f:
-            json.dump(play, f)
+            json.dump([play], f)
         argv = ['ansible-playbook', '-i', self.inventory, path]
         if threading.current_thread() is threading.main_thread():
-            rc, out = forked_playbook(argv)
+            rc, out = forked_playbook(argv, timeout=timeout)
         else:
-            proc = sh(argv, check=False, env=self.env)
+            proc = sh(argv, check=False, env=self.env, timeout=timeout)
             rc, out = proc.returncode, proc.stdout
         try:
             data = json.loads(out[out.index('{'):])
-            return data['plays'][0]['tasks'][0]['hosts'][self.name]
+            return [t['hosts'][self.name] for t in data['plays'][0]['tasks']]
         except (ValueError, KeyError, IndexError):
             raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (rc, out[-3000:]))
 

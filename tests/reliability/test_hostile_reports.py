@@ -9,12 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import ROOT, forked_playbook, record
+from conftest import ROOT, record
 
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'unit', 'plugins', 'modules'))
 import hostile  # noqa: E402  pylint: disable=wrong-import-position
@@ -41,20 +40,12 @@ def fetch(host, path):
 
 def play(host, tasks, diff=False, variables=None):
     """Run a play of several tasks (registered results flow as in a real playbook); the result of each task."""
-    doc = [{'hosts': 'all', 'gather_facts': False, 'diff': diff, 'vars': variables or {}, 'tasks': tasks}]
-    fd, path = tempfile.mkstemp(prefix='play-', suffix='.json', dir=host.workdir)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(doc, f)
     try:
         # a module that blocks (on a FIFO, say) fails the case instead of hanging the run
-        rc, out = forked_playbook(['ansible-playbook', '-i', host.inventory, path], timeout=TIMEOUT)
+        return host.play({'hosts': 'all', 'gather_facts': False, 'diff': diff, 'vars': variables or {},
+                          'tasks': tasks}, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         raise AssertionError('ansible-playbook did not finish in %d s: the module blocked' % TIMEOUT)
-    try:
-        data = json.loads(out[out.index('{'):])
-        return [t['hosts'][host.name] for t in data['plays'][0]['tasks']]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError('no result from ansible-playbook (rc=%d): %s' % (rc, out[-3000:]))
 
 
 def kind(host, path):
