@@ -11,7 +11,9 @@ rsync -a --delete --exclude .git --exclude .venv --exclude .cache --exclude test
 PIP_VERSION=$(python3 -c "import re,sys;print(re.search(r\"pip='([0-9.]+)'\",open(sys.argv[1]).read()).group(1))" \
   "$(dirname "$(python3 -c 'import ansible_test;print(ansible_test.__file__)')")/_internal/python_requirements.py")
 CACHE=$HOME/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py
-[ -s "$CACHE" ] || { mkdir -p "$(dirname "$CACHE")"; cp "$ROOT/tests/sanity/get_pip_offline.py" "$CACHE"; }
+# (copied, then renamed: the matrix lane's sanity runs beside the lint tier's and must never read a half-copied file)
+[ -s "$CACHE" ] || { mkdir -p "$(dirname "$CACHE")"; cp "$ROOT/tests/sanity/get_pip_offline.py" "$CACHE.$$" &&
+  mv -f "$CACHE.$$" "$CACHE"; }
 cd "$DEST"
 # ansible-test reads the file list from git when there is a repository; give it one with everything staged.
 git init -q . && git add -A >/dev/null
