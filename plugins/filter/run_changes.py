@@ -15,7 +15,8 @@ description:
   - Turns the registered results of the confine.lsm roles' fixing tasks into the lines the fleet report shows in its
     C(changes) and C(weakened) columns, so a report after C(enforce.yml) or C(drift.yml) says what the run corrected
     and what it lowered.
-  - Takes a dict from a kind to a registered result. Kinds are C(package), C(selinux_mode), C(sebool_persist),
+  - Takes a dict from a kind to a registered result. Kinds are C(package), C(selinux_mode), C(selinux_local)
+    (its booleans, permissive, ports and logins parts, each as the kind's own module returns it), C(sebool_persist),
     C(selinux_fcontext), C(selinux_port), C(selinux_login), C(selinux_permissive), C(selinux_policy_module)
     (a loop), C(apparmor_boot_args), C(service), C(profiles_deployed)
     (a loop of copy or template), C(apparmor_profile_mode), C(restarted) (a loop of service restarts). A key may
@@ -122,6 +123,16 @@ def _permissive(res):
             + ['permissive domain taken out: %s' % n for n in res.get('removed') or []])
 
 
+def _local(res):
+    """selinux_local: one result holding the parts of four kinds, each shaped as that kind's own module returns it."""
+    out = []
+    for part, lines in (('booleans', _booleans), ('permissive', _permissive), ('ports', _ports),
+                        ('logins', _logins)):
+        if _changed(res.get(part)):
+            out += lines(res[part])
+    return out
+
+
 def _profiles(res):
     out = []
     for p in res.get('profiles') or []:
@@ -144,6 +155,7 @@ def _boot(res):
 SINGLE = {
     'package': lambda res: ['packages installed'],
     'selinux_mode': _mode,
+    'selinux_local': _local,
     'sebool_persist': _booleans,
     'selinux_fcontext': _fcontexts,
     'selinux_port': _ports,

@@ -47,6 +47,18 @@ def to_bool(name, value):
     raise BoolError('boolean %s: %r is not a boolean value (use on/off, yes/no, true/false or 1/0)' % (name, value))
 
 
+def wanted_values(booleans):
+    """({name: bool}, [error text]) for a task's booleans; each bad name or value gives one error naming it."""
+    wanted, errors = {}, []
+    for name, value in sorted((booleans or {}).items()):
+        try:
+            inp.check_ident('boolean name', name)
+            wanted[name] = to_bool(name, value)
+        except (inp.InputError, BoolError) as exc:
+            errors.append(str(exc).replace('; nothing was changed', ''))
+    return wanted, errors
+
+
 def unknown_message(unknown, known):
     parts = []
     for name in sorted(unknown):
@@ -77,6 +89,16 @@ def plan(wanted, persistent_now, runtime_now, persistent=True, runtime=True):
         if after != before:
             changes.append({'name': name, 'before': before, 'after': after})
     return changes, persistent_set, runtime_set
+
+
+def skipped_reason(runtime_now, runtime, other_store=None):
+    if not runtime:
+        return 'runtime=false: running values were left alone'
+    if other_store:
+        return other_store
+    if runtime_now is None:
+        return 'SELinux is not active in the running kernel; values apply when it boots with SELinux'
+    return None
 
 
 def render(state):
@@ -152,6 +174,16 @@ class Store(object):
     def commit(self, changes, reload_policy):
         """Modify every boolean in changes in one transaction and commit once."""
         self.begin()
+        self.stage_booleans(changes)
+        self.set_reload(reload_policy)
+        self.finish('sebool')
+
+    def set_reload(self, reload_policy):
+        """Whether the commit of the open transaction loads the new policy into the kernel."""
+        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
+
+    def stage_booleans(self, changes):
+        """Modify every boolean in changes (name -> bool) in the open transaction."""
         for name, value in sorted(changes.items()):
             rc, key = semanage.semanage_bool_key_create(self.handle, name)
             rc, record = semanage.semanage_bool_create(self.handle)
@@ -163,8 +195,6 @@ class Store(object):
                 raise BoolError('could not modify boolean %s in the policy store' % name)
             semanage.semanage_bool_key_free(key)
             semanage.semanage_bool_free(record)
-        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        self.finish('sebool')
 
     def finish(self, point, error=BoolError, hint=''):
         """Commit the open transaction once, between the fault points POINT:before-commit and POINT:after-commit;

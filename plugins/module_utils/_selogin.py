@@ -19,9 +19,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
+import pwd
 import re
 
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 try:
     import semanage
@@ -37,6 +40,9 @@ RANGE = re.compile(r's\d+(:c\d+([.,]c\d+)*)?(-s\d+(:c\d+([.,]c\d+)*)?)?')
 
 class LoginError(Exception):
     pass
+
+
+COMMIT_HINT = '; libsemanage names the cause on stderr, often a range the SELinux user may not have'
 
 
 def normalize(entries):
@@ -127,6 +133,68 @@ def after(local, modify, delete):
     return out
 
 
+def check_input(logins, unconfined_users=UNCONFINED, store=None):
+    """The normalized entries of a task's logins; the first bad value raises InputError or LoginError naming it."""
+    inp.check_store(store)
+    for entry in logins:
+        for field in ('login', 'seuser', 'serange'):
+            inp.check_text(field, entry.get(field))
+    for name in unconfined_users:
+        inp.check_ident('unconfined_users entry', name)
+    return normalize(logins)
+
+
+def missing_on_host(entries):
+    """Text for each present entry naming a Linux user or group the host does not have."""
+    found = []
+    for e in entries:
+        login = e['login']
+        if e['state'] != 'present' or login == DEFAULT:
+            continue
+        try:
+            if login.startswith('%'):
+                grp.getgrnam(login[1:])
+            else:
+                pwd.getpwnam(login)
+        except KeyError:
+            kind = 'group' if login.startswith('%') else 'Linux user'
+            found.append('%s %s does not exist on this host' % (kind, login.lstrip('%')))
+    return found
+
+
+def unknown_seusers(entries, known):
+    found = []
+    for e in entries:
+        if e['state'] == 'present' and e['seuser'] not in known:
+            found.append('seuser %s for login %s is not an SELinux user of the policy%s' % (
+                e['seuser'], e['login'], inp.did_you_mean(e['seuser'], known)))
+    return found
+
+
+def plan_task(handle, entries, purge=False, unconfined=UNCONFINED):
+    """What one task's entries change in the store handle reads: {errors, changes, modify, delete, weakened, local}.
+    Nothing is changed here."""
+    errors = missing_on_host(entries) + unknown_seusers(entries, handle.seusers())
+    local, policy = handle.login_views()
+    out = dict(errors=errors, changes=[], modify=[], delete=[], weakened=[], local=local)
+    if not errors:
+        out['changes'], out['modify'], out['delete'], out['weakened'] = plan(
+            entries, local, policy, purge=purge, unconfined=unconfined,
+            default_range='s0' if handle.mls() else None)
+    return out
+
+
+def diff(planned, store):
+    header = 'SELinux local login mappings (%s)' % store
+    return dict(before=render(planned['local']), after=render(after(planned['local'], planned['modify'],
+                                                                    planned['delete'])),
+                before_header=header, after_header=header)
+
+
+def refusal(weakened):
+    return 'refusing to weaken confinement without allow_weaken: %s; nothing was changed' % '; '.join(weakened)
+
+
 # ------------------------------------------------------------------ libsemanage
 
 class LoginStore(sb.Store):
@@ -135,7 +203,7 @@ class LoginStore(sb.Store):
     def mls(self):
         return semanage.semanage_mls_enabled(self.handle) == 1
 
-    def _read(self, lister):
+    def _read_logins(self, lister):
         rc, records = lister(self.handle)
         if rc < 0:
             raise LoginError('could not list the login mappings of the policy store')
@@ -143,9 +211,9 @@ class LoginStore(sb.Store):
                      (semanage.semanage_seuser_get_sename(r), semanage.semanage_seuser_get_mlsrange(r)))
                     for r in records)
 
-    def views(self):
-        local = self._read(semanage.semanage_seuser_list_local)
-        merged = self._read(semanage.semanage_seuser_list)
+    def login_views(self):
+        local = self._read_logins(semanage.semanage_seuser_list_local)
+        merged = self._read_logins(semanage.semanage_seuser_list)
         return local, dict((k, v) for k, v in merged.items() if k not in local)
 
     def seusers(self):
@@ -156,6 +224,12 @@ class LoginStore(sb.Store):
 
     def commit_plan(self, modify, delete, reload_policy=True):
         self.begin()
+        self.stage_logins(modify, delete)
+        self.set_reload(reload_policy)
+        self.finish('selogin', LoginError, COMMIT_HINT)
+
+    def stage_logins(self, modify, delete):
+        """Every modification and removal of the plan in the open transaction."""
         for login in delete:
             rc, key = semanage.semanage_seuser_key_create(self.handle, login)
             if rc < 0 or semanage.semanage_seuser_del_local(self.handle, key) < 0:
@@ -176,6 +250,3 @@ class LoginStore(sb.Store):
                 raise LoginError('could not map login %s to %s in the policy store' % (login, seuser))
             semanage.semanage_seuser_key_free(key)
             semanage.semanage_seuser_free(rec)
-        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        self.finish('selogin', LoginError, '; libsemanage names the cause on stderr, often a range the SELinux user '
-                                           'may not have')

@@ -36,6 +36,9 @@ class PermissiveError(Exception):
     pass
 
 
+COMMIT_HINT = '; libsemanage names the cause on stderr, often a type the policy does not define'
+
+
 def normalize(entries):
     """[{name, state, reason}] validated; PermissiveError naming the first bad value."""
     out, seen = [], set()
@@ -100,6 +103,42 @@ def domain_errors(entries, domains, everything):
     return found
 
 
+def check_input(domains, keep=(), store=None):
+    """The normalized entries of a task's domains; the first bad value raises InputError or PermissiveError."""
+    inp.check_store(store)
+    for entry in domains:
+        inp.check_text('domain', entry.get('name'))
+        inp.check_text('reason for domain %s' % entry.get('name'), entry.get('reason'))
+    for pattern in keep or ():
+        inp.check_text('keep pattern', pattern)
+    return normalize(domains)
+
+
+def plan_task(handle, entries, read, purge=False, keep=()):
+    """What one task's entries change in the store handle reads: {errors, add, remove, weakened, local, type_check}.
+    read: setools' (domains, all types, permissive types) or None. Nothing is changed here."""
+    errors, builtin = [], set()
+    if read is not None:
+        domains, everything, builtin = read
+        errors += domain_errors(entries, domains, everything)
+    local = handle.local()
+    add, remove, refused = plan(entries, local, builtin - local, purge=purge, keep=keep)
+    return dict(errors=errors + refused, add=add, remove=remove, weakened=weakened(entries, add), local=local,
+                type_check='setools' if read is not None else 'libsemanage')
+
+
+def diff(planned, store):
+    after = (planned['local'] | set(planned['add'])) - set(planned['remove'])
+    header = 'local permissive domains (%s)' % store
+    return dict(before=''.join('%s\n' % n for n in sorted(planned['local'])),
+                after=''.join('%s\n' % n for n in sorted(after)), before_header=header, after_header=header)
+
+
+def refusal(add):
+    return ('refusing to make %s permissive without allow_weaken (a permissive domain logs its denials and allows '
+            'everything); nothing was changed' % ', '.join(add))
+
+
 class PermissiveStore(sb.Store):
     """A libsemanage connection to one policy store, for the local permissive modules."""
 
@@ -120,6 +159,12 @@ class PermissiveStore(sb.Store):
 
     def commit_plan(self, add, remove, reload_policy):
         self.begin()
+        self.stage_permissive(add, remove)
+        self.set_reload(reload_policy)
+        self.finish('sepermissive', PermissiveError, COMMIT_HINT)
+
+    def stage_permissive(self, add, remove):
+        """The permissive modules to install and remove, in the open transaction (at semanage permissive's priority)."""
         semanage.semanage_set_default_priority(self.handle, PRIORITY)
         for name in remove:
             if semanage.semanage_module_remove(self.handle, PREFIX + name) < 0:
@@ -128,6 +173,3 @@ class PermissiveStore(sb.Store):
             text = '(typepermissive %s)' % name
             if semanage.semanage_module_install(self.handle, text, len(text), PREFIX + name, 'cil') < 0:
                 raise PermissiveError('could not add the permissive module of %s' % name)
-        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        self.finish('sepermissive', PermissiveError, '; libsemanage names the cause on stderr, often a type the '
-                                                     'policy does not define')

@@ -40,6 +40,9 @@ class PortError(Exception):
     pass
 
 
+COMMIT_HINT = '; libsemanage names the cause on stderr, often a type the policy does not define'
+
+
 def parse_range(value):
     """(low, high) from 8123, '8123' or '8000-8010'; PortError naming the value otherwise."""
     if isinstance(value, bool):
@@ -183,6 +186,41 @@ def after(local, modify, delete):
     return out
 
 
+def check_input(ports, store=None):
+    """The normalized entries of a task's ports; the first bad value raises InputError or PortError naming it."""
+    inp.check_store(store)
+    for entry in ports:
+        for field in ('setype', 'selevel'):
+            inp.check_text(field, entry.get(field))
+        if isinstance(entry.get('port'), str):
+            inp.check_text('port', entry['port'])
+    return normalize(ports)
+
+
+def plan_task(handle, entries, read, purge=False):
+    """What one task's entries change in the store handle reads: {errors, changes, modify, delete, local, type_check}.
+    read: setools' (port types, all types) or None. Nothing is changed here."""
+    level = 's0' if handle.mls() else None
+    for e in entries:
+        if e['state'] == 'present' and e['level'] is None:
+            e['level'] = level
+    errors = type_errors(entries, *read[:2]) if read is not None else []
+    local, policy = handle.port_views()
+    errors += conflicts(entries, local, policy) + policy_only_absent(entries, local, policy)
+    out = dict(errors=errors, changes=[], modify=[], delete=[], local=local,
+               type_check='setools' if read is not None else 'libsemanage')
+    if not errors:
+        out['changes'], out['modify'], out['delete'] = plan(entries, local, policy, purge=purge)
+    return out
+
+
+def diff(planned, store):
+    header = 'SELinux local port labels (%s)' % store
+    return dict(before=render(planned['local']), after=render(after(planned['local'], planned['modify'],
+                                                                    planned['delete'])),
+                before_header=header, after_header=header)
+
+
 # ------------------------------------------------------------------ libsemanage
 
 def _proto_codes():
@@ -196,7 +234,7 @@ class PortStore(sb.Store):
     def mls(self):
         return semanage.semanage_mls_enabled(self.handle) == 1
 
-    def _read(self, lister):
+    def _read_ports(self, lister):
         rc, records = lister(self.handle)
         if rc < 0:
             raise PortError('could not list the port records of the policy store')
@@ -208,11 +246,11 @@ class PortStore(sb.Store):
             out[key] = (semanage.semanage_context_get_type(con), semanage.semanage_context_get_mls(con))
         return out
 
-    def views(self):
+    def port_views(self):
         """(local, policy): the local records, and the policy's own where no local record replaces them (libsemanage
         lists the two merged)."""
-        local = self._read(semanage.semanage_port_list_local)
-        merged = self._read(semanage.semanage_port_list)
+        local = self._read_ports(semanage.semanage_port_list_local)
+        merged = self._read_ports(semanage.semanage_port_list)
         return local, dict((k, v) for k, v in merged.items() if k not in local)
 
     def _key(self, key):
@@ -225,6 +263,12 @@ class PortStore(sb.Store):
     def commit_plan(self, modify, delete, reload_policy):
         """Every modification and removal in one transaction, one commit."""
         self.begin()
+        self.stage_ports(modify, delete)
+        self.set_reload(reload_policy)
+        self.finish('seport', PortError, COMMIT_HINT)
+
+    def stage_ports(self, modify, delete):
+        """Every modification and removal of the plan in the open transaction."""
         for key in delete:
             k = self._key(key)
             if semanage.semanage_port_del_local(self.handle, k) < 0:
@@ -251,9 +295,6 @@ class PortStore(sb.Store):
             semanage.semanage_context_free(con)
             semanage.semanage_port_key_free(k)
             semanage.semanage_port_free(rec)
-        semanage.semanage_set_reload(self.handle, 1 if reload_policy else 0)
-        self.finish('seport', PortError, '; libsemanage names the cause on stderr, often a type the policy does not '
-                                         'define')
 
 
 # ------------------------------------------------------------------ the policy's port types

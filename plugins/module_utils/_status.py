@@ -192,15 +192,23 @@ def policy_file(store, root='/etc/selinux'):
 def policy_types(policyrep, path, attribute):
     """(types with the attribute, all types, permissive types) of the binary policy at path, read by setools'
     policyrep; None when it cannot be read (no setools, no file, a policy setools does not understand)."""
+    read = policy_types_of(policyrep, path, (attribute,))
+    return read and read[attribute]
+
+
+def policy_types_of(policyrep, path, attributes):
+    """{attribute: (types with it, all types, permissive types)} for each of attributes, the policy at path read
+    once; None when it cannot be read."""
     if policyrep is None or not path:
         return None
     try:
         policy = policyrep.SELinuxPolicy(path)
         types = list(policy.types())
-        members = set(str(t) for t in policy.lookup_typeattr(attribute).expand())
+        members = dict((a, set(str(t) for t in policy.lookup_typeattr(a).expand())) for a in attributes)
     except Exception:  # pylint: disable=broad-except  # an unreadable policy means "cannot check", not a crash
         return None
-    return members, set(str(t) for t in types), set(str(t) for t in types if t.ispermissive)
+    names, permissive = set(str(t) for t in types), set(str(t) for t in types if t.ispermissive)
+    return dict((a, (members[a], names, permissive)) for a in attributes)
 
 
 def loaded_policy_facts(policyrep=None):

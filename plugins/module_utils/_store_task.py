@@ -58,3 +58,19 @@ def live_store(store):
         return cfg.default_store() == store
     except cfg.ConfigError:
         return False
+
+
+def other_store_reason(store):
+    """Why running values are left alone for a named store: it is not the one the running policy comes from
+    (SELINUXTYPE in the system config), or that cannot be told. None: it is, or no store was named."""
+    if not store:
+        return None
+    try:
+        active = cfg.default_store()
+    except cfg.ConfigError as exc:
+        return 'store %s was named and the store of the running policy cannot be told (%s): running values were ' \
+               'left alone' % (store, exc)
+    if active != store:
+        return 'store %s is not the store of the running policy (%s, from %s): running values were left alone' % (
+            store, active, cfg.CONFIG)
+    return None

@@ -131,6 +131,7 @@ from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
+from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 
 STORE_ROOTS = ('/var/lib/selinux', '/etc/selinux')
@@ -166,13 +167,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    wanted, errors = {}, []
-    for name, value in sorted((p['booleans'] or {}).items()):
-        try:
-            inp.check_ident('boolean name', name)
-            wanted[name] = sb.to_bool(name, value)
-        except (inp.InputError, sb.BoolError) as exc:
-            errors.append(to_native(exc).replace('; nothing was changed', ''))
+    wanted, errors = sb.wanted_values(p['booleans'])
     try:
         inp.check_store(p['store'])
     except inp.InputError as exc:
@@ -188,44 +183,18 @@ def main():
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, runtime_skipped=None, store=store,
                   backend='libsemanage' if sb.HAS_BINDINGS else 'setsebool')
-    other_store = other_store_reason(p['store'])
+    other_store = task.other_store_reason(p['store'])
     if sb.HAS_BINDINGS:
         run_semanage(module, wanted, store, result, other_store)
     else:
         run_fallback(module, wanted, store, result, other_store)
 
 
-def other_store_reason(store):
-    """Why running values are left alone for a named store: it is not the one the running policy comes from
-    (SELINUXTYPE in the system config), or that cannot be told. None: it is, or no store was named."""
-    if not store:
-        return None
-    try:
-        active = cfg.default_store()
-    except cfg.ConfigError as exc:
-        return 'store %s was named and the store of the running policy cannot be told (%s): running values were ' \
-               'left alone' % (store, exc)
-    if active != store:
-        return 'store %s is not the store of the running policy (%s, from %s): running values were left alone' % (
-            store, active, cfg.CONFIG)
-    return None
-
-
-def skipped_reason(runtime_now, runtime, other_store=None):
-    if not runtime:
-        return 'runtime=false: running values were left alone'
-    if other_store:
-        return other_store
-    if runtime_now is None:
-        return 'SELinux is not active in the running kernel; values apply when it boots with SELinux'
-    return None
-
-
 def finish(module, wanted, persistent_now, runtime_now, result, apply, other_store=None):
     p = module.params
     changes, persistent_set, runtime_set = sb.plan(wanted, persistent_now, runtime_now,
                                                    persistent=p['persistent'], runtime=p['runtime'] and not other_store)
-    result['runtime_skipped'] = skipped_reason(runtime_now, p['runtime'], other_store)
+    result['runtime_skipped'] = sb.skipped_reason(runtime_now, p['runtime'], other_store)
     result['changes'] = changes
     result['commits'] = 1 if persistent_set else 0
     result['changed'] = bool(changes)

@@ -160,8 +160,6 @@ store:
   sample: default
 '''
 
-import grp
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -171,43 +169,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _selogin as sl
 from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
-
-
-def check_input(p):
-    inp.check_store(p['store'])
-    for entry in p['logins']:
-        for field in ('login', 'seuser', 'serange'):
-            inp.check_text(field, entry.get(field))
-    for name in p['unconfined_users']:
-        inp.check_ident('unconfined_users entry', name)
-    return sl.normalize(p['logins'])
-
-
-def missing_on_host(entries):
-    """Text for each present entry naming a Linux user or group the host does not have."""
-    found = []
-    for e in entries:
-        login = e['login']
-        if e['state'] != 'present' or login == sl.DEFAULT:
-            continue
-        try:
-            if login.startswith('%'):
-                grp.getgrnam(login[1:])
-            else:
-                pwd.getpwnam(login)
-        except KeyError:
-            kind = 'group' if login.startswith('%') else 'Linux user'
-            found.append('%s %s does not exist on this host' % (kind, login.lstrip('%')))
-    return found
-
-
-def unknown_seusers(entries, known):
-    found = []
-    for e in entries:
-        if e['state'] == 'present' and e['seuser'] not in known:
-            found.append('seuser %s for login %s is not an SELinux user of the policy%s' % (
-                e['seuser'], e['login'], inp.did_you_mean(e['seuser'], known)))
-    return found
 
 
 def main():
@@ -227,7 +188,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    entries = task.entries_or_fail(module, check_input, (inp.InputError, sl.LoginError), 'logins')
+    entries = task.entries_or_fail(module, lambda p: sl.check_input(p['logins'], p['unconfined_users'], p['store']),
+                                   (inp.InputError, sl.LoginError), 'logins')
     task.bindings_or_fail(module, sl.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], weakened=[], commits=0, store=store)
@@ -241,26 +203,20 @@ def main():
 def run(module, handle, entries, result):
     p = module.params
     try:
-        errors = missing_on_host(entries) + unknown_seusers(entries, handle.seusers())
-        local, policy = handle.views()
+        planned = sl.plan_task(handle, entries, purge=p['purge'], unconfined=p['unconfined_users'])
     except sl.LoginError as exc:
         module.fail_json(msg=to_native(exc), **result)
-    if errors:
-        module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
-    changes, modify, delete, weakened = sl.plan(entries, local, policy, purge=p['purge'],
-                                                unconfined=p['unconfined_users'],
-                                                default_range='s0' if handle.mls() else None)
+    if planned['errors']:
+        module.fail_json(msg='; '.join(planned['errors']) + '; nothing was changed', **result)
+    changes, weakened = planned['changes'], planned['weakened']
     if weakened and not p['allow_weaken']:
-        module.fail_json(msg='refusing to weaken confinement without allow_weaken: %s; nothing was changed'
-                         % '; '.join(weakened), **result)
+        module.fail_json(msg=sl.refusal(weakened), **result)
     result.update(changes=changes, weakened=weakened, changed=bool(changes), commits=1 if changes else 0)
     if changes and module._diff:
-        header = 'SELinux local login mappings (%s)' % result['store']
-        result['diff'] = dict(before=sl.render(local), after=sl.render(sl.after(local, modify, delete)),
-                              before_header=header, after_header=header)
+        result['diff'] = sl.diff(planned, result['store'])
     if changes and not module.check_mode:
         try:
-            handle.commit_plan(modify, delete, reload_policy=task.live_store(result['store']))
+            handle.commit_plan(planned['modify'], planned['delete'], reload_policy=task.live_store(result['store']))
         except (sl.LoginError, sb.BoolError) as exc:
             module.fail_json(msg=to_native(exc), **result)
     module.exit_json(**result)

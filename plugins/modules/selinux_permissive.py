@@ -164,16 +164,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 
-def check_input(p):
-    inp.check_store(p['store'])
-    for entry in p['domains']:
-        inp.check_text('domain', entry.get('name'))
-        inp.check_text('reason for domain %s' % entry.get('name'), entry.get('reason'))
-    for pattern in p['keep']:
-        inp.check_text('keep pattern', pattern)
-    return pm.normalize(p['domains'])
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -191,7 +181,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    entries = task.entries_or_fail(module, check_input, (inp.InputError, pm.PermissiveError), 'domains')
+    entries = task.entries_or_fail(module, lambda p: pm.check_input(p['domains'], p['keep'], p['store']),
+                                   (inp.InputError, pm.PermissiveError), 'domains')
     task.bindings_or_fail(module, pm.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, added=[], removed=[], weakened=[], commits=0, store=store,
@@ -209,31 +200,20 @@ def main():
 
 def run(module, handle, entries, read, result):
     p = module.params
-    errors, builtin = [], set()
-    if read is not None:
-        result['type_check'] = 'setools'
-        domains, everything, builtin = read
-        errors += pm.domain_errors(entries, domains, everything)
     try:
-        local = handle.local()
+        planned = pm.plan_task(handle, entries, read, purge=p['purge'], keep=p['keep'])
     except pm.PermissiveError as exc:
         module.fail_json(msg=to_native(exc), **result)
-    add, remove, refused = pm.plan(entries, local, builtin - local, purge=p['purge'], keep=p['keep'])
-    errors += refused
-    if errors:
-        module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
-    weakened = pm.weakened(entries, add)
-    if weakened and not p['allow_weaken']:
-        module.fail_json(msg='refusing to make %s permissive without allow_weaken (a permissive domain logs its '
-                             'denials and allows everything); nothing was changed' % ', '.join(add), **result)
+    result['type_check'] = planned['type_check']
+    if planned['errors']:
+        module.fail_json(msg='; '.join(planned['errors']) + '; nothing was changed', **result)
+    add, remove = planned['add'], planned['remove']
+    if planned['weakened'] and not p['allow_weaken']:
+        module.fail_json(msg=pm.refusal(add), **result)
     changed = bool(add or remove)
-    result.update(added=add, removed=remove, weakened=weakened, changed=changed, commits=1 if changed else 0)
+    result.update(added=add, removed=remove, weakened=planned['weakened'], changed=changed, commits=1 if changed else 0)
     if changed and module._diff:
-        after = (local | set(add)) - set(remove)
-        result['diff'] = dict(before=''.join('%s\n' % n for n in sorted(local)),
-                              after=''.join('%s\n' % n for n in sorted(after)),
-                              before_header='local permissive domains (%s)' % result['store'],
-                              after_header='local permissive domains (%s)' % result['store'])
+        result['diff'] = pm.diff(planned, result['store'])
     if changed and not module.check_mode:
         live = p['reload'] and task.live_store(result['store'])
         try:

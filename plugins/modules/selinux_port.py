@@ -193,17 +193,6 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 
-def check_input(p):
-    """The normalized entries; the first bad value raises InputError or PortError naming it."""
-    inp.check_store(p['store'])
-    for entry in p['ports']:
-        for field in ('setype', 'selevel'):
-            inp.check_text(field, entry.get(field))
-        if isinstance(entry.get('port'), str):
-            inp.check_text('port', entry['port'])
-    return sp.normalize(p['ports'])
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -221,7 +210,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    entries = task.entries_or_fail(module, check_input, (inp.InputError, sp.PortError), 'ports')
+    entries = task.entries_or_fail(module, lambda p: sp.check_input(p['ports'], p['store']),
+                                   (inp.InputError, sp.PortError), 'ports')
     task.bindings_or_fail(module, sp.semanage)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commits=0, store=store, type_check='libsemanage', reloaded=False)
@@ -238,31 +228,21 @@ def main():
 
 def run(module, handle, entries, read, result):
     p = module.params
-    level = 's0' if handle.mls() else None
-    for e in entries:
-        if e['state'] == 'present' and e['level'] is None:
-            e['level'] = level
-    errors = []
-    if read is not None:
-        result['type_check'] = 'setools'
-        errors += sp.type_errors(entries, *read[:2])
     try:
-        local, policy = handle.views()
+        planned = sp.plan_task(handle, entries, read, purge=p['purge'])
     except sp.PortError as exc:
         module.fail_json(msg=to_native(exc), **result)
-    errors += sp.conflicts(entries, local, policy) + sp.policy_only_absent(entries, local, policy)
-    if errors:
-        module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
-    changes, modify, delete = sp.plan(entries, local, policy, purge=p['purge'])
+    result['type_check'] = planned['type_check']
+    if planned['errors']:
+        module.fail_json(msg='; '.join(planned['errors']) + '; nothing was changed', **result)
+    changes = planned['changes']
     result.update(changes=changes, changed=bool(changes), commits=1 if changes else 0)
     if changes and module._diff:
-        header = 'SELinux local port labels (%s)' % result['store']
-        result['diff'] = dict(before=sp.render(local), after=sp.render(sp.after(local, modify, delete)),
-                              before_header=header, after_header=header)
+        result['diff'] = sp.diff(planned, result['store'])
     if changes and not module.check_mode:
         live = p['reload'] and task.live_store(result['store'])
         try:
-            handle.commit_plan(modify, delete, reload_policy=live)
+            handle.commit_plan(planned['modify'], planned['delete'], reload_policy=live)
         except (sp.PortError, sb.BoolError) as exc:
             module.fail_json(msg=to_native(exc), **result)
         result['reloaded'] = bool(live)

@@ -258,6 +258,9 @@ FAULTS = [
     ('write:after-rename', 'confine.lsm.selinux_mode', {'state': 'enforcing', 'configfile': '/root/cfg-kill'}),
     ('sebool:before-commit', 'confine.lsm.sebool_persist', {'booleans': {'httpd_can_sendmail': True}}),
     ('sebool:after-commit', 'confine.lsm.sebool_persist', {'booleans': {'httpd_can_sendmail': True}}),
+    # two kinds in the one commit of selinux_local: both or neither
+    ('selocal:before-commit', 'confine.lsm.selinux_local',
+     {'booleans': {'httpd_can_sendmail': True}, 'ports': [{'port': 8124, 'setype': 'http_port_t'}]}),
     ('fcontext:before-import', 'confine.lsm.selinux_fcontext',
      {'rules': [{'target': '/srv/confine-kill(/.*)?', 'setype': 'httpd_sys_content_t'}]}),
     ('aa:between-files', 'confine.lsm.apparmor_profile_mode',
@@ -284,6 +287,9 @@ def test_sigkill_at_every_step(host, point, module, args):
     cfg = host.read('/root/cfg-kill')
     assert cfg in (CFG, CFG.replace('permissive', 'enforcing')), cfg
     store_ok(host)
+    if module == 'confine.lsm.selinux_local':  # killed before the one commit: neither kind changed
+        assert persistent(host, 'httpd_can_sendmail') is False, 'the boolean changed without its commit'
+        assert '8124' not in host.exec('semanage', 'port', '-l', '-C'), 'the port label changed without its commit'
     profiles_compile(host)
     leftovers = host.exec('sh', '-c', 'ls -A /root /etc/apparmor.d | grep "^\\.confine-" || true').split()
     # a rerun converges, and the one after changes nothing
@@ -295,6 +301,8 @@ def test_sigkill_at_every_step(host, point, module, args):
            + ('; a hidden temp file (%s) stays, ignored by every loader' % ', '.join(leftovers) if leftovers else ''))
     host.exec('sh', '-c', 'rm -f /etc/apparmor.d/confine-kill-* /etc/apparmor.d/.confine-* /root/.confine-*')
     host.task('confine.lsm.selinux_fcontext', {'rules': [{'target': '/srv/confine-kill(/.*)?', 'state': 'absent'}]})
+    if module == 'confine.lsm.selinux_local':
+        host.task('confine.lsm.selinux_port', {'ports': [{'port': 8124, 'state': 'absent'}]})
 
 
 def test_sigkill_at_random_points_during_a_commit(host):

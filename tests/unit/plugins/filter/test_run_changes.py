@@ -82,3 +82,18 @@ def test_boot_args_mode_fixes_and_unknown_kinds():
                        'something_new': {'changed': True}})
     assert got['changes'] == ['kernel args fixed: apparmor=1 (/etc/default/grub)', 'reboot required',
                               'something_new: changed']
+
+
+def test_selinux_local_gives_each_changed_kinds_lines_and_its_weakenings():
+    res = {'changed': True, 'commits': 1, 'weakened': ['permissive domain added: dhcpc_t (CHG-1)'],
+           'booleans': {'changed': True, 'changes': [{'name': 'httpd_can_sendmail',
+                                                      'before': {'persistent': True, 'runtime': True},
+                                                      'after': {'persistent': False, 'runtime': False}}]},
+           'permissive': {'changed': True, 'added': ['dhcpc_t'], 'removed': [], 'weakened': []},
+           'ports': {'changed': False, 'changes': []},
+           'logins': {'changed': True, 'changes': [{'login': 'nobody', 'before': 'user_u', 'after': 'staff_u'}]}}
+    got = run_changes({'selinux_local': res, 'selinux_mode': SKIPPED})
+    assert got['changes'] == ['boolean httpd_can_sendmail: persistent on -> off, runtime on -> off',
+                              'permissive domain added: dhcpc_t', 'login nobody: user_u -> staff_u']
+    assert got['weakened'] == ['permissive domain added: dhcpc_t (CHG-1)']
+    assert run_changes({'selinux_local': dict(res, changed=False)}) == {'changes': [], 'weakened': []}

@@ -53,3 +53,43 @@ def test_only_domains_of_the_policy_can_be_made_permissive():
 def test_unreadable_policy_is_none():
     from ansible_collections.confine.lsm.plugins.module_utils import _status
     assert _status.policy_types(None, '/x', 'domain') is None
+
+
+def test_the_policy_is_read_once_for_several_attributes():
+    from ansible_collections.confine.lsm.plugins.module_utils import _status
+
+    class Type(object):
+        def __init__(self, name, permissive=False):
+            self.name, self.ispermissive = name, permissive
+
+        def __str__(self):
+            return self.name
+
+    class Attr(object):
+        def __init__(self, members):
+            self.members = members
+
+        def expand(self):
+            return [Type(m) for m in self.members]
+
+    loads = []
+
+    class Policy(object):
+        def __init__(self, path):
+            loads.append(path)
+
+        def types(self):
+            return [Type('httpd_t'), Type('dhcpc_t', True), Type('http_port_t')]
+
+        def lookup_typeattr(self, name):
+            return Attr({'domain': ['httpd_t', 'dhcpc_t'], 'port_type': ['http_port_t']}[name])
+
+    class Rep(object):
+        SELinuxPolicy = Policy
+
+    read = _status.policy_types_of(Rep, '/p/policy.33', ('domain', 'port_type'))
+    assert loads == ['/p/policy.33']
+    assert read['domain'] == ({'httpd_t', 'dhcpc_t'}, {'httpd_t', 'dhcpc_t', 'http_port_t'}, {'dhcpc_t'})
+    assert read['port_type'][0] == {'http_port_t'}
+    assert _status.policy_types(Rep, '/p/policy.33', 'port_type') == read['port_type']
+    assert _status.policy_types_of(Rep, '/p/policy.33', ('no_such_attribute',)) is None

@@ -26,7 +26,7 @@ class FakeStore(object):
     def seusers(self):
         return ['staff_u', 'sysadm_u', 'system_u', 'unconfined_u', 'user_u']
 
-    def views(self):
+    def login_views(self):
         return dict(FakeStore.local), dict((k, v) for k, v in POLICY.items() if k not in FakeStore.local)
 
     def commit_plan(self, modify, delete, reload_policy):

@@ -29,7 +29,7 @@ class FakeStore(object):
     def mls(self):
         return True
 
-    def views(self):
+    def port_views(self):
         return dict(FakeStore.local), dict((k, v) for k, v in POLICY.items() if k not in FakeStore.local)
 
     def commit_plan(self, modify, delete, reload_policy):

@@ -1,0 +1,422 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) confine.lsm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: selinux_local
+short_description: Set SELinux booleans, permissive domains, port labels and login mappings in one policy commit
+version_added: 0.3.0
+description:
+  - Applies local policy-store modifications of four kinds at once, booleans (what C(setsebool -P) does),
+    permissive domains (C(semanage permissive)), port labels (C(semanage port)) and login mappings
+    (C(semanage login)), in B(one) libsemanage transaction with B(one) commit. Each commit rebuilds the policy (a
+    boolean or a port re-expands the kernel policy, a permissive domain recompiles every module, about a minute of
+    CPU on a small emulated host), so one commit for all of them costs what the most expensive kind alone costs.
+    When nothing differs, nothing is committed.
+  - Every kind is planned and checked exactly as its own module does it (M(confine.lsm.sebool_persist),
+    M(confine.lsm.selinux_permissive), M(confine.lsm.selinux_port), M(confine.lsm.selinux_login)); any error in
+    any kind (an unknown boolean, a type the policy lacks, a conflicting port range, a Linux user the host lacks)
+    fails the task naming every bad value, and nothing of any kind is changed.
+  - Lowerings need O(allow_weaken=true) and are listed in RV(weakened) with their reasons, whatever kind they come
+    from (making a domain permissive, mapping a login to an unconfined SELinux user).
+  - Each purge option removes the local records of its kind that the task does not name in the B(same) transaction
+    that adds the declared ones, so there is no moment without either.
+  - Running boolean values are set too when SELinux is active and O(store) is the running policy's store (a reload
+    may already have set them; what still differs is set without a rebuild).
+  - Works offline, when SELinux is not active in the kernel.
+  - Uses the libsemanage and libselinux Python bindings, which exist only for the system Python; when the
+    interpreter running the module lacks them, the module re-runs itself under the system Python.
+author:
+  - confine.lsm maintainers (@confine-lsm)
+extends_documentation_fragment:
+  - confine.lsm.attributes
+options:
+  booleans:
+    description:
+      - Boolean name to wanted value (on/off, yes/no, true/false, 1/0), persistent and running.
+    type: dict
+    default: {}
+  permissive:
+    description:
+      - Domains to make permissive (a lowering, needs O(allow_weaken)) or to take out (O(permissive[].state=absent)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The domain type, for example V(httpd_t).
+        type: str
+        required: true
+      state:
+        description: V(present) makes the domain permissive; V(absent) takes the local permissive mark out.
+        type: str
+        choices: [present, absent]
+        default: present
+      reason:
+        description: Why the domain is permissive; it is printed in RV(weakened).
+        type: str
+  permissive_purge:
+    description: Take out every local permissive domain that O(permissive) does not name and O(permissive_keep) does not match.
+    type: bool
+    default: false
+  permissive_keep:
+    description: Glob patterns of local permissive domains a purge keeps.
+    type: list
+    elements: str
+    default: []
+  ports:
+    description:
+      - Port labels, as O(confine.lsm.selinux_port#module:ports).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      port:
+        description: A port number (V(8123)) or an inclusive range (V(8000-8010)), 1 to 65535.
+        type: raw
+        required: true
+      protocol:
+        description: The protocol.
+        type: str
+        choices: [tcp, udp, sctp, dccp]
+        default: tcp
+      setype:
+        description: The port type, for example V(http_port_t). Required with O(ports[].state=present).
+        type: str
+      selevel:
+        description: The MLS/MCS level of the label. Defaults to V(s0) where the policy has MLS/MCS.
+        type: str
+      state:
+        description: V(present) labels the port; V(absent) removes the local label.
+        type: str
+        choices: [present, absent]
+        default: present
+  ports_purge:
+    description: Remove every local port label that O(ports) does not name.
+    type: bool
+    default: false
+  logins:
+    description:
+      - Login mappings, as O(confine.lsm.selinux_login#module:logins).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      login:
+        description: A Linux user, a V(%group) or V(__default__).
+        type: str
+        required: true
+      seuser:
+        description: The SELinux user. Required with O(logins[].state=present).
+        type: str
+      serange:
+        description: The MLS/MCS range. Defaults to V(s0) where the policy has MLS/MCS.
+        type: str
+      state:
+        description: V(present) maps the login; V(absent) removes its local mapping.
+        type: str
+        choices: [present, absent]
+        default: present
+  logins_purge:
+    description: Remove every local login mapping that O(logins) does not name.
+    type: bool
+    default: false
+  unconfined_users:
+    description: SELinux users that count as unconfined, so that mapping a login to one is a lowering.
+    type: list
+    elements: str
+    default: [unconfined_u]
+  allow_weaken:
+    description:
+      - Allow the lowerings (a permissive domain added, a login mapped to an unconfined SELinux user). Without it
+        the task fails before anything changes and names them.
+    type: bool
+    default: false
+  reload:
+    description:
+      - Load the rebuilt policy into the running kernel after the commit, when SELinux is active there and O(store)
+        is the running policy's store.
+    type: bool
+    default: true
+  store:
+    description:
+      - The policy store to change. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config), read as libselinux reads
+        it. For another store, running boolean values are left alone.
+    type: str
+requirements:
+  - libsemanage and libselinux Python bindings for the system Python (C(python3-semanage) and C(python3-selinux) on
+    Debian and Ubuntu, C(python3-libsemanage) and C(python3-libselinux) on Fedora and RHEL)
+  - setools (C(python3-setools)) to check domains and port types before the commit (optional)
+notes:
+  - File contexts stay with M(confine.lsm.selinux_fcontext) (they need a relabel of what they cover) and policy
+    modules with M(confine.lsm.selinux_policy_module) (each needs its reviewed sha256).
+  - The role M(confine.lsm.confine_selinux) uses this module for its booleans, permissive domains, ports and logins.
+seealso:
+  - module: confine.lsm.sebool_persist
+  - module: confine.lsm.selinux_permissive
+  - module: confine.lsm.selinux_port
+  - module: confine.lsm.selinux_login
+'''
+
+EXAMPLES = r'''
+- name: A web server on 8123 with its booleans, and the tuning of one domain, in one policy commit
+  confine.lsm.selinux_local:
+    booleans:
+      httpd_can_network_connect: true
+      httpd_can_sendmail: false
+    ports:
+      - port: 8123
+        setype: http_port_t
+    permissive:
+      - name: dhcpc_t
+        reason: CHG-1234, tuning the DHCP client
+    allow_weaken: true
+
+- name: Exactly these local port labels and no local permissive domain, in one commit
+  confine.lsm.selinux_local:
+    ports:
+      - port: 8123
+        setype: http_port_t
+    ports_purge: true
+    permissive_purge: true
+'''
+
+RETURN = r'''
+booleans:
+  description: The booleans' part, shaped as M(confine.lsm.sebool_persist) returns it.
+  returned: always
+  type: dict
+  contains:
+    changed:
+      description: Whether a boolean changed.
+      type: bool
+      returned: always
+    changes:
+      description: One entry per boolean that changed, with C(name), C(before) and C(after) (each C(persistent)
+        and C(runtime)).
+      type: list
+      elements: dict
+      returned: always
+    runtime_skipped:
+      description: Why running values were left alone, or null.
+      type: str
+      returned: always
+permissive:
+  description: The permissive domains' part.
+  returned: always
+  type: dict
+  contains:
+    changed:
+      description: Whether a permissive domain was added or taken out.
+      type: bool
+      returned: always
+    added:
+      description: Domains made permissive.
+      type: list
+      elements: str
+      returned: always
+    removed:
+      description: Domains taken out (made enforcing again).
+      type: list
+      elements: str
+      returned: always
+    weakened:
+      description: The lowering line of each domain added.
+      type: list
+      elements: str
+      returned: always
+ports:
+  description: The port labels' part; C(changes) as M(confine.lsm.selinux_port) returns them.
+  returned: always
+  type: dict
+  contains:
+    changed:
+      description: Whether a port label changed.
+      type: bool
+      returned: always
+    changes:
+      description: One entry per port label that changed, with C(port), C(protocol), C(before), C(after),
+        C(local_before) and C(purged).
+      type: list
+      elements: dict
+      returned: always
+logins:
+  description: The login mappings' part; C(changes) as M(confine.lsm.selinux_login) returns them.
+  returned: always
+  type: dict
+  contains:
+    changed:
+      description: Whether a login mapping changed.
+      type: bool
+      returned: always
+    changes:
+      description: One entry per login whose mapping changed.
+      type: list
+      elements: dict
+      returned: always
+    weakened:
+      description: The lowering line of each login mapped to an unconfined SELinux user.
+      type: list
+      elements: str
+      returned: always
+weakened:
+  description: Every lowering this task made (or would make in check mode), from every kind.
+  returned: always
+  type: list
+  elements: str
+  sample: ["permissive domain added: dhcpc_t (CHG-1234, tuning the DHCP client)"]
+commits:
+  description: Policy store commits made (or needed in check mode); 0 or 1, whatever the number of kinds.
+  returned: always
+  type: int
+  sample: 1
+store:
+  description: The policy store used.
+  returned: always
+  type: str
+  sample: default
+type_check:
+  description: How domains and port types were checked before the commit, V(setools) or V(libsemanage).
+  returned: always
+  type: str
+  sample: setools
+reloaded:
+  description: Whether the running policy was reloaded by the commit.
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.confine.lsm.plugins.module_utils import _respawn
+from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
+from ansible_collections.confine.lsm.plugins.module_utils import _selocal as local
+from ansible_collections.confine.lsm.plugins.module_utils import _selogin as sl
+from ansible_collections.confine.lsm.plugins.module_utils import _sepermissive as pm
+from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
+from ansible_collections.confine.lsm.plugins.module_utils import _status
+from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
+
+NOTHING = '; nothing was changed'
+
+
+def check_input(p):
+    """(wanted booleans, permissive, ports, logins) normalized; every bad value of every kind in one error list."""
+    wanted, errors = sb.wanted_values(p['booleans'])
+    entries = {}
+    for kind, check in (('permissive', lambda: pm.check_input(p['permissive'], p['permissive_keep'], p['store'])),
+                        ('ports', lambda: sp.check_input(p['ports'], p['store'])),
+                        ('logins', lambda: sl.check_input(p['logins'], p['unconfined_users'], p['store']))):
+        try:
+            entries[kind] = check()
+        except (inp.InputError, pm.PermissiveError, sp.PortError, sl.LoginError) as exc:
+            errors.append(to_native(exc).replace(NOTHING, ''))
+    return wanted, entries, errors
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            booleans=dict(type='dict', default={}),
+            permissive=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                state=dict(type='str', choices=['present', 'absent'], default='present'),
+                reason=dict(type='str'),
+            )),
+            permissive_purge=dict(type='bool', default=False),
+            permissive_keep=dict(type='list', elements='str', default=[]),
+            ports=dict(type='list', elements='dict', default=[], options=dict(
+                port=dict(type='raw', required=True),
+                protocol=dict(type='str', choices=list(sp.PROTOCOLS), default='tcp'),
+                setype=dict(type='str'),
+                selevel=dict(type='str'),
+                state=dict(type='str', choices=['present', 'absent'], default='present'),
+            )),
+            ports_purge=dict(type='bool', default=False),
+            logins=dict(type='list', elements='dict', default=[], options=dict(
+                login=dict(type='str', required=True),
+                seuser=dict(type='str'),
+                serange=dict(type='str'),
+                state=dict(type='str', choices=['present', 'absent'], default='present'),
+            )),
+            logins_purge=dict(type='bool', default=False),
+            unconfined_users=dict(type='list', elements='str', default=list(sl.UNCONFINED)),
+            allow_weaken=dict(type='bool', default=False),
+            reload=dict(type='bool', default=True),
+            store=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    wanted, entries, errors = check_input(p)
+    if errors:
+        module.fail_json(msg='; '.join(errors) + NOTHING)
+    if not sb.HAS_BINDINGS:
+        _respawn.into_system_python('selinux, semanage')  # returns only when no system Python has the bindings
+        module.fail_json(msg='the libsemanage and libselinux Python bindings are missing for every Python on the host '
+                             '(install python3-semanage and python3-selinux, or python3-libsemanage and '
+                             'python3-libselinux on Fedora and RHEL)' + NOTHING)
+    store = p['store'] or cfg.default_store_or_fail(module)
+    result = dict(changed=False, commits=0, weakened=[], store=store, type_check='libsemanage', reloaded=False)
+    result.update(local.result_parts(dict(booleans=None, permissive=None, ports=None, logins=None)))
+    attributes = [a for a, kind in (('domain', 'permissive'), ('port_type', 'ports')) if entries[kind]]
+    reads = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(store), attributes) \
+        if attributes else {}
+    if attributes and reads is None:
+        module.warn('setools could not read the policy of store %s (is python3-setools installed?): domains and port '
+                    'types are checked by libsemanage at commit only' % store)
+    elif attributes:
+        result['type_check'] = 'setools'
+    handle = task.open_or_fail(module, local.LocalStore, store, result)
+    try:
+        run(module, handle, wanted, entries, reads or {}, result)
+    finally:
+        handle.close()
+
+
+def run(module, handle, wanted, entries, reads, result):
+    p = module.params
+    store = result['store']
+    other_store = task.other_store_reason(p['store'])
+    runtime_now = sb.runtime_values(wanted) if wanted else None
+    options = dict((k, p[k]) for k in ('permissive_purge', 'permissive_keep', 'ports_purge', 'logins_purge',
+                                       'unconfined_users'))
+    try:
+        planned = local.plan(handle, wanted, entries['permissive'], entries['ports'], entries['logins'], reads,
+                             options, runtime_now=runtime_now,
+                             runtime_skipped=sb.skipped_reason(runtime_now, True, other_store) if wanted else None)
+    except local.ERRORS as exc:
+        module.fail_json(msg=to_native(exc) + NOTHING, **result)
+    if planned['errors']:
+        module.fail_json(msg='; '.join(planned['errors']) + NOTHING, **result)
+    if planned['weakened'] and not p['allow_weaken']:
+        module.fail_json(msg='refusing to weaken confinement without allow_weaken: %s%s' % (
+            '; '.join(planned['weakened']), NOTHING), **result)
+    result.update(local.result_parts(planned), weakened=planned['weakened'], changed=local.changed(planned),
+                  commits=1 if local.needs_commit(planned) else 0)
+    if result['changed'] and module._diff:
+        result['diff'] = local.diffs(planned, store)
+    if result['changed'] and not module.check_mode:
+        live = p['reload'] and task.live_store(store)
+        try:
+            if result['commits']:
+                local.commit(handle, planned, reload_policy=live)
+                result['reloaded'] = bool(live)
+            if not (planned['booleans'] or {}).get('runtime_skipped'):
+                local.set_running_booleans(planned)
+        except local.ERRORS as exc:
+            module.fail_json(msg=to_native(exc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
