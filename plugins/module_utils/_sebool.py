@@ -101,6 +101,12 @@ def skipped_reason(runtime_now, runtime, other_store=None):
     return None
 
 
+def diff_of(title, store, before, after):
+    """An Ansible diff of two texts, both headed 'TITLE (STORE)'."""
+    header = '%s (%s)' % (title, store)
+    return dict(before=before, after=after, before_header=header, after_header=header)
+
+
 def render(state):
     """Diff text: one line per boolean."""
     def word(v):

@@ -125,10 +125,8 @@ def diffs(planned, store):
     out = []
     b = planned['booleans']
     if b and b['changes']:
-        header = 'SELinux booleans (%s)' % store
-        out.append(dict(before=sb.render(dict((c['name'], c['before']) for c in b['changes'])),
-                        after=sb.render(dict((c['name'], c['after']) for c in b['changes'])),
-                        before_header=header, after_header=header))
+        out.append(sb.diff_of('SELinux booleans', store, sb.render(dict((c['name'], c['before']) for c in b['changes'])),
+                              sb.render(dict((c['name'], c['after']) for c in b['changes']))))
     pe = planned['permissive']
     if pe and (pe['add'] or pe['remove']):
         out.append(pm.diff(pe, store))

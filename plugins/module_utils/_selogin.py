@@ -185,10 +185,8 @@ def plan_task(handle, entries, purge=False, unconfined=UNCONFINED):
 
 
 def diff(planned, store):
-    header = 'SELinux local login mappings (%s)' % store
-    return dict(before=render(planned['local']), after=render(after(planned['local'], planned['modify'],
-                                                                    planned['delete'])),
-                before_header=header, after_header=header)
+    return sb.diff_of('SELinux local login mappings', store, render(planned['local']),
+                      render(after(planned['local'], planned['modify'], planned['delete'])))
 
 
 def refusal(weakened):

@@ -129,9 +129,8 @@ def plan_task(handle, entries, read, purge=False, keep=()):
 
 def diff(planned, store):
     after = (planned['local'] | set(planned['add'])) - set(planned['remove'])
-    header = 'local permissive domains (%s)' % store
-    return dict(before=''.join('%s\n' % n for n in sorted(planned['local'])),
-                after=''.join('%s\n' % n for n in sorted(after)), before_header=header, after_header=header)
+    return sb.diff_of('local permissive domains', store, ''.join('%s\n' % n for n in sorted(planned['local'])),
+                      ''.join('%s\n' % n for n in sorted(after)))
 
 
 def refusal(add):

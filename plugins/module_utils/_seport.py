@@ -215,10 +215,8 @@ def plan_task(handle, entries, read, purge=False):
 
 
 def diff(planned, store):
-    header = 'SELinux local port labels (%s)' % store
-    return dict(before=render(planned['local']), after=render(after(planned['local'], planned['modify'],
-                                                                    planned['delete'])),
-                before_header=header, after_header=header)
+    return sb.diff_of('SELinux local port labels', store, render(planned['local']),
+                      render(after(planned['local'], planned['modify'], planned['delete'])))
 
 
 # ------------------------------------------------------------------ libsemanage

@@ -201,9 +201,7 @@ def finish(module, wanted, persistent_now, runtime_now, result, apply, other_sto
     if changes and module._diff:
         before = dict((c['name'], c['before']) for c in changes)
         after = dict((c['name'], c['after']) for c in changes)
-        result['diff'] = dict(before=sb.render(before), after=sb.render(after),
-                              before_header='SELinux booleans (%s)' % result['store'],
-                              after_header='SELinux booleans (%s)' % result['store'])
+        result['diff'] = sb.diff_of('SELinux booleans', result['store'], sb.render(before), sb.render(after))
     if changes and not module.check_mode:
         try:
             apply(persistent_set, runtime_set)
