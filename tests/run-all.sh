@@ -120,6 +120,7 @@ molecule_run() {  # molecule_run SCENARIO [molecule test options]
   (cd "$ROOT" && molecule test -s "$scenario" "$@")
 }
 
+# shellcheck disable=SC2317  # invoked in the containers sub-lanes
 pytest_suite() {  # pytest_suite NAME LABEL: pytest on tests/NAME, adding "NAME: N passed" or "NAME FAILED" to notes
   if run_step "$2 (tests/$1)" "$1" pytest -q -p no:cacheprovider -rA "tests/$1"; then
     notes+=("$1: $(grep -Eo '[0-9]+ passed' "$LOGS/$1.log" | tail -1)")
@@ -128,8 +129,59 @@ pytest_suite() {  # pytest_suite NAME LABEL: pytest on tests/NAME, adding "NAME:
   fi
 }
 
+# shellcheck disable=SC2317  # invoked in tier_containers' sub-lanes
+containers_lane() {  # containers_lane NAME step...: the steps one after the other; notes to NAME.notes, rc to NAME.rc
+  local name=$1 ok=0 notes=(); shift
+  for step in "$@"; do "$step" || ok=1; done
+  printf '%s\n' "${notes[@]}" > "$LOGS/containers-$name.notes"
+  echo "$ok" > "$LOGS/containers-$name.rc"
+}
+
+# shellcheck disable=SC2317
+step_debian() {
+  if [ -z "${MOLECULE_UBUNTU_IMAGE_GIVEN:-}" ]; then
+    run_step "molecule debian (bookworm container)" molecule-debian \
+      molecule_run debian --platform-name confine-debian-bookworm || return 1
+    notes+=("debian(bookworm)")
+  else
+    run_step "molecule debian (bookworm + trixie containers)" molecule-debian molecule_run debian || return 1
+    notes+=("debian")
+  fi
+}
+# shellcheck disable=SC2317
+step_ubuntu() {
+  run_step "molecule ubuntu ($MOLECULE_UBUNTU_IMAGE)" molecule-ubuntu molecule_run ubuntu || return 1
+  if [ -z "${MOLECULE_UBUNTU_IMAGE_GIVEN:-}" ]; then
+    notes+=("ubuntu(on local trixie = debian's trixie platform)")
+  else
+    notes+=("ubuntu")
+  fi
+}
+# shellcheck disable=SC2317
+step_fedora() {
+  local fedora=${MOLECULE_FEDORA_IMAGE:-docker.io/geerlingguy/docker-fedora42-ansible:latest}
+  if docker image inspect "$fedora" >/dev/null 2>&1 || timeout 60 docker pull -q "$fedora" >/dev/null 2>&1; then
+    run_step "molecule fedora ($fedora)" molecule-fedora molecule_run fedora || return 1
+    notes+=("fedora")
+  else
+    echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
+    notes+=("fedora NOT RUN: image unavailable")
+  fi
+}
+# shellcheck disable=SC2317
+step_reliability() {  # bad input, faults (SIGKILL, read-only, disk full) and concurrent runs against one container
+  pytest_suite reliability "reliability catalogue (table in tests/output/reliability.md)"
+}
+# shellcheck disable=SC2317
+step_ecosystem() {  # the built tarball installed into a fresh path: every module and role from it; ansible-builder's context
+  pytest_suite ecosystem "installed collection and execution environment"
+}
+
+# Two sub-lanes at once (each its own containers, names and logs): the Molecule container scenarios, the
+# reliability catalogue and the ecosystem tests wait on containers and ansible, not on each other. One after the
+# other they were the run's critical path, ending with one core idle while the VM lanes had long finished.
 tier_containers() {
-  local t0=$SECONDS ok=0 notes=()
+  local t0=$SECONDS ok=0 notes=() lane
   python3 -m lab build --containers --suite bookworm,trixie || { record containers FAILED "image build" 0; return; }
   if [ -z "${MOLECULE_UBUNTU_IMAGE:-}" ]; then
     export MOLECULE_UBUNTU_IMAGE=confine-lsm/trixie:latest MOLECULE_UBUNTU_COMMAND=/sbin/init
@@ -138,26 +190,19 @@ tier_containers() {
     # the debian scenario's trixie platform would run the same playbooks on the same image a second time
     echo "debian scenario: bookworm platform only here; its trixie platform's run is the ubuntu scenario's"\
          "(same image, same playbooks)."
-    run_step "molecule debian (bookworm container)" molecule-debian \
-      molecule_run debian --platform-name confine-debian-bookworm || ok=1
-    notes+=("debian(bookworm)" "ubuntu(on local trixie = debian's trixie platform)")
   else
-    run_step "molecule debian (bookworm + trixie containers)" molecule-debian molecule_run debian || ok=1
-    notes+=("debian" "ubuntu")
+    export MOLECULE_UBUNTU_IMAGE_GIVEN=1
   fi
-  run_step "molecule ubuntu ($MOLECULE_UBUNTU_IMAGE)" molecule-ubuntu molecule_run ubuntu || ok=1
-  local fedora=${MOLECULE_FEDORA_IMAGE:-docker.io/geerlingguy/docker-fedora42-ansible:latest}
-  if docker image inspect "$fedora" >/dev/null 2>&1 || timeout 60 docker pull -q "$fedora" >/dev/null 2>&1; then
-    run_step "molecule fedora ($fedora)" molecule-fedora molecule_run fedora || ok=1
-    notes+=("fedora")
-  else
-    echo "fedora scenario: image $fedora is unavailable (no registry reachable, none built locally): not run."
-    notes+=("fedora NOT RUN: image unavailable")
-  fi
-  # bad input, faults (SIGKILL, read-only, disk full) and concurrent runs against one container
-  pytest_suite reliability "reliability catalogue (table in tests/output/reliability.md)" || ok=1
-  # the built tarball installed into a fresh path: every module and role from it; ansible-builder's context
-  pytest_suite ecosystem "installed collection and execution environment" || ok=1
+  rm -f "$LOGS"/containers-[ab].{notes,rc,out}
+  say "containers: two sub-lanes at once (a: molecule debian, reliability; b: molecule ubuntu, fedora, ecosystem)"
+  containers_lane a step_debian step_reliability > "$LOGS/containers-a.out" 2>&1 & local pa=$!
+  containers_lane b step_ubuntu step_fedora step_ecosystem > "$LOGS/containers-b.out" 2>&1 & local pb=$!
+  wait "$pa"; wait "$pb"
+  for lane in a b; do
+    cat "$LOGS/containers-$lane.out"
+    [ "$(cat "$LOGS/containers-$lane.rc" 2>/dev/null)" = 0 ] || ok=1
+    mapfile -t -O "${#notes[@]}" notes < <(grep -v '^$' "$LOGS/containers-$lane.notes" 2>/dev/null)
+  done
   record_result containers $ok "${notes[*]}" "${notes[*]}; see $LOGS" "$t0"
 }
 
