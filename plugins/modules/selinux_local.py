@@ -156,7 +156,7 @@ requirements:
 notes:
   - File contexts stay with M(confine.lsm.selinux_fcontext) (they need a relabel of what they cover) and policy
     modules with M(confine.lsm.selinux_policy_module) (each needs its reviewed sha256).
-  - The role M(confine.lsm.confine_selinux) uses this module for its booleans, permissive domains, ports and logins.
+  - The role C(confine.lsm.confine_selinux) uses this module for its booleans, permissive domains, ports and logins.
 seealso:
   - module: confine.lsm.sebool_persist
   - module: confine.lsm.selinux_permissive
