@@ -154,10 +154,27 @@ def test_verify_fails_on_a_permissive_host_and_passes_after_enforce(lab, tmp_pat
         se = [h for h in json.load(f)['hosts'] if h['lsm'] == 'selinux'][0]
     assert [c['id'] for c in se['checks']] == ['selinux.mode'], se
     assert 'STIG RHEL-09-431010' in se['checks'][0]['controls'] and se['posture_read'] == 'by verify', se
-    playbook(lab, 'enforce.yml', report_dir=str(tmp_path / 'v2'))
-    proc = playbook(lab, 'verify.yml', '--check', report_dir=str(tmp_path / 'v3'))
+    # enforce also makes one domain permissive for tuning (the role's add path: a lowering, allowed and reported);
+    # verify passes only with that domain accepted, and says so
+    tuning = ['-e', '{"confine_selinux_permissive": [{"name": "dhcpc_t", "reason": "CHG-7 tuning"}]}']
+    playbook(lab, 'enforce.yml', *tuning, '-e', 'confine_selinux_allow_weaken=true', report_dir=str(tmp_path / 'v2'))
+    with open(str(tmp_path / 'v2' / 'report.json')) as f:
+        se = [h for h in json.load(f)['hosts'] if h['lsm'] == 'selinux'][0]
+    assert se['weakened'] == ['permissive domain added: dhcpc_t (CHG-7 tuning)'], se
+    assert 'dhcpc_t' in ssh('selinux', 'semanage', 'permissive', '-l', '-n').split()
+    proc = playbook(lab, 'verify.yml', '--check', *tuning, report_dir=str(tmp_path / 'v3'))
     with open(str(tmp_path / 'v3' / 'report.json')) as f:
-        assert json.load(f)['summary'] == {'hosts': 2, 'passed': 2, 'failed': 0, 'failed_hosts': []}
+        report = json.load(f)
+    assert report['summary'] == {'hosts': 2, 'passed': 2, 'failed': 0, 'failed_hosts': []}, report['summary']
+    se = [h for h in report['hosts'] if h['lsm'] == 'selinux'][0]
+    assert [(a['id'], a['reason']) for a in se['accepted']] == [('selinux.permissive_domain', 'CHG-7 tuning')], se
+    # without the acceptance the same host fails, naming the domain
+    proc = playbook(lab, 'verify.yml', '--check', check=False, report_dir=str(tmp_path / 'v4'))
+    assert proc.returncode != 0
+    with open(str(tmp_path / 'v4' / 'report.json')) as f:
+        se = [h for h in json.load(f)['hosts'] if h['lsm'] == 'selinux'][0]
+    assert [c['id'] for c in se['checks']] == ['selinux.permissive_domain'] and 'dhcpc_t' in se['checks'][0]['text'], se
+    ssh('selinux', 'semanage', 'permissive', '-d', 'dhcpc_t')  # the next tests start from no permissive domain
 
 
 def test_apparmor_role_deploys_compiled_profiles_and_refuses_a_broken_one(lab):
