@@ -229,6 +229,15 @@ def runtime_values(names):
     return runtime_values_from_fs(names)
 
 
+def set_runtime_where_differs(values):
+    """After a commit: set the running values of values (name -> bool) that still differ (a reload may have set
+    them already), without a rebuild."""
+    live = runtime_values(values) or {}
+    still = dict((n, v) for n, v in values.items() if live.get(n) != v)
+    if still:
+        set_runtime(still)
+
+
 def runtime_values_from_fs(names, fs='/sys/fs/selinux'):
     directory = os.path.join(fs, 'booleans')
     if not os.path.isdir(directory):

@@ -49,7 +49,7 @@ def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=
             changes, persistent_set, runtime_set = sb.plan(wanted, persistent_now, runtime_now,
                                                            runtime=not runtime_skipped)
             out['booleans'] = dict(changes=changes, persistent_set=persistent_set, runtime_set=runtime_set,
-                                   runtime_skipped=runtime_skipped, before=persistent_now)
+                                   runtime_skipped=runtime_skipped)
     if permissive or options['permissive_purge']:
         out['permissive'] = pm.plan_task(handle, permissive, reads.get('domain'), purge=options['permissive_purge'],
                                          keep=options['permissive_keep'])
@@ -98,12 +98,8 @@ def commit(handle, planned, reload_policy):
 def set_running_booleans(planned):
     """After the commit: the running values that still differ (a reload may have set them), without a rebuild."""
     b = planned['booleans']
-    if not b or not b['runtime_set']:
-        return
-    live = sb.runtime_values(b['runtime_set']) or {}
-    still = dict((n, v) for n, v in b['runtime_set'].items() if live.get(n) != v)
-    if still:
-        sb.set_runtime(still)
+    if b and b['runtime_set']:
+        sb.set_runtime_where_differs(b['runtime_set'])
 
 
 def result_parts(planned):

@@ -133,6 +133,16 @@ def after(local, modify, delete):
     return out
 
 
+def entry_options():
+    """The argument spec of one login entry (selinux_login's logins, selinux_local's logins)."""
+    return dict(
+        login=dict(type='str', required=True),
+        seuser=dict(type='str'),
+        serange=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+    )
+
+
 def check_input(logins, unconfined_users=UNCONFINED, store=None):
     """The normalized entries of a task's logins; the first bad value raises InputError or LoginError naming it."""
     inp.check_store(store)

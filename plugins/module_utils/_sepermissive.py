@@ -103,6 +103,15 @@ def domain_errors(entries, domains, everything):
     return found
 
 
+def entry_options():
+    """The argument spec of one domain entry (selinux_permissive's domains, selinux_local's permissive)."""
+    return dict(
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        reason=dict(type='str'),
+    )
+
+
 def check_input(domains, keep=(), store=None):
     """The normalized entries of a task's domains; the first bad value raises InputError or PermissiveError."""
     inp.check_store(store)

@@ -186,6 +186,17 @@ def after(local, modify, delete):
     return out
 
 
+def entry_options():
+    """The argument spec of one port entry (selinux_port's ports, selinux_local's ports)."""
+    return dict(
+        port=dict(type='raw', required=True),
+        protocol=dict(type='str', choices=list(PROTOCOLS), default='tcp'),
+        setype=dict(type='str'),
+        selevel=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+    )
+
+
 def check_input(ports, store=None):
     """The normalized entries of a task's ports; the first bad value raises InputError or PortError naming it."""
     inp.check_store(store)

@@ -228,11 +228,7 @@ def run_semanage(module, wanted, store, result, other_store=None):
                 handle.commit(persistent_set, reload_policy=runtime_now is not None and p['runtime']
                               and not result['runtime_skipped'])
             if runtime_set:
-                # A reload may already have set them; set only what still differs, without a rebuild.
-                live = sb.runtime_values(runtime_set) or {}
-                still = dict((n, v) for n, v in runtime_set.items() if live.get(n) != v)
-                if still:
-                    sb.set_runtime(still)
+                sb.set_runtime_where_differs(runtime_set)
 
         finish(module, wanted, persistent_now, runtime_now, result, apply, other_store)
     finally:

@@ -324,27 +324,12 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             booleans=dict(type='dict', default={}),
-            permissive=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-                reason=dict(type='str'),
-            )),
+            permissive=dict(type='list', elements='dict', default=[], options=pm.entry_options()),
             permissive_purge=dict(type='bool', default=False),
             permissive_keep=dict(type='list', elements='str', default=[]),
-            ports=dict(type='list', elements='dict', default=[], options=dict(
-                port=dict(type='raw', required=True),
-                protocol=dict(type='str', choices=list(sp.PROTOCOLS), default='tcp'),
-                setype=dict(type='str'),
-                selevel=dict(type='str'),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-            )),
+            ports=dict(type='list', elements='dict', default=[], options=sp.entry_options()),
             ports_purge=dict(type='bool', default=False),
-            logins=dict(type='list', elements='dict', default=[], options=dict(
-                login=dict(type='str', required=True),
-                seuser=dict(type='str'),
-                serange=dict(type='str'),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-            )),
+            logins=dict(type='list', elements='dict', default=[], options=sl.entry_options()),
             logins_purge=dict(type='bool', default=False),
             unconfined_users=dict(type='list', elements='str', default=list(sl.UNCONFINED)),
             allow_weaken=dict(type='bool', default=False),
@@ -408,8 +393,7 @@ def run(module, handle, wanted, entries, reads, result):
             if result['commits']:
                 local.commit(handle, planned, reload_policy=live)
                 result['reloaded'] = bool(live)
-            if not (planned['booleans'] or {}).get('runtime_skipped'):
-                local.set_running_booleans(planned)
+            local.set_running_booleans(planned)
         except local.ERRORS as exc:
             module.fail_json(msg=to_native(exc), **result)
     module.exit_json(**result)

@@ -174,12 +174,7 @@ from ansible_collections.confine.lsm.plugins.module_utils import _store_task as 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            logins=dict(type='list', elements='dict', required=True, options=dict(
-                login=dict(type='str', required=True),
-                seuser=dict(type='str'),
-                serange=dict(type='str'),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-            )),
+            logins=dict(type='list', elements='dict', required=True, options=sl.entry_options()),
             purge=dict(type='bool', default=False),
             unconfined_users=dict(type='list', elements='str', default=list(sl.UNCONFINED)),
             allow_weaken=dict(type='bool', default=False),

@@ -167,11 +167,7 @@ from ansible_collections.confine.lsm.plugins.module_utils import _store_task as 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            domains=dict(type='list', elements='dict', required=True, options=dict(
-                name=dict(type='str', required=True),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-                reason=dict(type='str'),
-            )),
+            domains=dict(type='list', elements='dict', required=True, options=pm.entry_options()),
             purge=dict(type='bool', default=False),
             keep=dict(type='list', elements='str', default=[]),
             reload=dict(type='bool', default=True),

@@ -196,13 +196,7 @@ from ansible_collections.confine.lsm.plugins.module_utils import _store_task as 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            ports=dict(type='list', elements='dict', required=True, options=dict(
-                port=dict(type='raw', required=True),
-                protocol=dict(type='str', choices=list(sp.PROTOCOLS), default='tcp'),
-                setype=dict(type='str'),
-                selevel=dict(type='str'),
-                state=dict(type='str', choices=['present', 'absent'], default='present'),
-            )),
+            ports=dict(type='list', elements='dict', required=True, options=sp.entry_options()),
             purge=dict(type='bool', default=False),
             reload=dict(type='bool', default=True),
             store=dict(type='str'),
