@@ -41,14 +41,16 @@ PEER = {'booleans': 'ansible.posix.seboolean (loop)', 'profiles': 'aa-enforce (c
 TARGET_SIZE = {'booleans': 20, 'profiles': 30, 'fcontexts': 30}
 LETTER = {'booleans': 'N', 'profiles': 'K', 'fcontexts': 'M'}  # as the issue names each size
 # What a reader needs to read a case's small sizes right (facts of how each contender works, no numbers).
-HOW = {'booleans': 'Both ours and the peer call libsemanage inside the module process; ours makes one commit for '
-                   'all N, the peer one commit per boolean.',
+HOW = {'booleans': 'Both ours and the peer call libsemanage inside the module process and set the running values '
+                   'without loading the rebuilt policy into the kernel; ours makes one commit for all N, the peer '
+                   'one commit per boolean.',
        'profiles': 'Ours rewrites the flags of all K files, compiles them in one parser call (nothing is loaded '
                    'if one fails) and loads them from that cache in a second; aa-enforce starts its Python tool '
                    'and a parser load per profile.',
-       'fcontexts': 'Ours hands all M rules to one `semanage import` child process (the floor\'s own cost: with '
-                    'one rule it pays that process\'s start, which the peer, calling seobject inside its module '
-                    'process, does not); the peer commits once per rule.'}
+       'fcontexts': 'Ours commits all M rules in one libsemanage transaction inside its module process and '
+                    'loads nothing into the kernel (file contexts are not in its policy); the peer calls seobject '
+                    'inside its module process and commits, and reloads the policy, once per rule; the floor '
+                    'starts one `semanage import` process.'}
 FLOOR = {'booleans': 'one `setsebool -P` with all N (command)',
          'profiles': 'one `apparmor_parser -r -T` with all K files, compiling them all (command)',
          'fcontexts': 'one `semanage import` with all M rules (command)'}

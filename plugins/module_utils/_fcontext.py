@@ -2,7 +2,8 @@
 # Copyright (c) confine.lsm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""SELinux file-context customizations: read the local rules, plan one semanage transaction, predict relabels."""
+"""SELinux file-context customizations: read the local rules, plan one transaction, commit it through libsemanage
+in the module's own process (or as `semanage import` lines), predict relabels."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,13 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
+
+try:
+    import semanage
+except ImportError:  # bindings exist only for the system Python; the module respawns into it or imports lines
+    semanage = None
 
 ROOT = '/etc/selinux'  # where the stores' file contexts are (looked up at call time: tests point it elsewhere)
 # semanage's file type letters and how file_contexts spells them.
@@ -165,6 +172,36 @@ def plan(rules, equivs, local, subs, policy=None):
     return changes, lines
 
 
+def type_errors(rules, file_types, everything):
+    """Text for each present rule whose type the policy does not define, or defines as neither a file type nor a
+    device node type (what semanage refuses: its valid types are the attributes file_type and device_node)."""
+    found = []
+    for r in rules:
+        t = context_type(r['context']) if r['state'] == 'present' else None
+        if t is None:
+            continue
+        if t not in everything:
+            found.append('setype %s for %s is not a type of the policy%s'
+                         % (t, r['target'], inp.did_you_mean(t, file_types)))
+        elif t not in file_types:
+            found.append('setype %s for %s is not a file or device type (the policy gives it neither the file_type '
+                         'nor the device_node attribute)' % (t, r['target']))
+    return found
+
+
+def equivalence_conflicts(rules, subs):
+    """Text for each present rule whose target lies under an equivalence target (semanage refuses those: the files
+    there are labelled as the equivalence's source says, so the rule would never apply)."""
+    found = []
+    for r in rules:
+        target = r['target'].rstrip('/') or '/'
+        for eq, source in sorted(subs.items()):
+            if r['state'] == 'present' and target.startswith(eq.rstrip('/') + '/'):
+                found.append('target %s lies under the equivalence %s = %s; give the rule for %s instead' % (
+                    r['target'], eq, source, source.rstrip('/') + target[len(eq.rstrip('/')):]))
+    return found
+
+
 def render(local, subs):
     """Readable text of the local customizations, for diffs."""
     out = ['%s %s %s' % (t, NAMES[f], c) for (t, f), c in sorted(local.items())]
@@ -260,3 +297,64 @@ def predict(rules, paths, current_label, limit=100000):
                 except OSError:
                     continue
     return found, False
+
+
+# ------------------------------------------------------------------ libsemanage, in the module's own process
+
+def _ftype_codes():
+    return {'a': semanage.SEMANAGE_FCONTEXT_ALL, 'f': semanage.SEMANAGE_FCONTEXT_REG,
+            'd': semanage.SEMANAGE_FCONTEXT_DIR, 'c': semanage.SEMANAGE_FCONTEXT_CHAR,
+            'b': semanage.SEMANAGE_FCONTEXT_BLOCK, 's': semanage.SEMANAGE_FCONTEXT_SOCK,
+            'l': semanage.SEMANAGE_FCONTEXT_LINK, 'p': semanage.SEMANAGE_FCONTEXT_PIPE}
+
+
+COMMIT_HINT = '; libsemanage names the cause on stderr, often a context the policy does not allow'
+
+
+class FcontextStore(sb.Store):
+    """A libsemanage connection to one policy store, for local file-context rules (connection and locking as for
+    booleans). Saves the `semanage import` child: a second Python, seobject and a policy read by sepolicy."""
+
+    def commit_rules(self, changes):
+        """The rule changes of a plan (kind 'rule': after is the new context, None to remove) in one transaction,
+        committed once (between the fault points fcontext:before-commit and fcontext:after-commit). File contexts
+        are no part of the policy the kernel runs, so nothing is loaded into it: restorecon reads the files the
+        commit installs."""
+        self.begin()
+        self.stage_rules([c for c in changes if c['kind'] == 'rule'])
+        self.set_reload(False)
+        self.finish('fcontext', FcontextError, COMMIT_HINT)
+
+    def stage_rules(self, changes):
+        codes = _ftype_codes()
+        for c in changes:
+            rc, key = semanage.semanage_fcontext_key_create(self.handle, c['target'], codes[c['ftype']])
+            if rc < 0:
+                raise FcontextError('could not create a key for %s' % c['target'])
+            try:
+                if c['after'] is None:
+                    if semanage.semanage_fcontext_del_local(self.handle, key) < 0:
+                        raise FcontextError('could not remove the rule for %s from the policy store' % c['target'])
+                else:
+                    self._modify(key, c, codes)
+            finally:
+                semanage.semanage_fcontext_key_free(key)
+
+    def _modify(self, key, c, codes):
+        rc, rec = semanage.semanage_fcontext_create(self.handle)
+        if rc < 0:
+            raise FcontextError('could not create a record for %s' % c['target'])
+        try:
+            semanage.semanage_fcontext_set_expr(self.handle, rec, c['target'])
+            semanage.semanage_fcontext_set_type(rec, codes[c['ftype']])
+            rc, con = semanage.semanage_context_from_string(self.handle, c['after'])
+            if rc < 0 or con is None:
+                raise FcontextError('context %s for %s is not a valid context' % (c['after'], c['target']))
+            try:
+                semanage.semanage_fcontext_set_con(self.handle, rec, con)
+                if semanage.semanage_fcontext_modify_local(self.handle, key, rec) < 0:
+                    raise FcontextError('could not add the rule for %s to the policy store' % c['target'])
+            finally:
+                semanage.semanage_context_free(con)
+        finally:
+            semanage.semanage_fcontext_free(rec)

@@ -177,11 +177,12 @@ class Store(object):
                                 'the store lock (%s); nothing was changed' % (lock_wait, why))
             time.sleep(2)
 
-    def commit(self, changes, reload_policy):
-        """Modify every boolean in changes in one transaction and commit once."""
+    def commit(self, changes):
+        """Modify every boolean in changes in one transaction and commit once, without loading the rebuilt policy
+        into the kernel (what changes there is the running values, which set_runtime sets)."""
         self.begin()
         self.stage_booleans(changes)
-        self.set_reload(reload_policy)
+        self.set_reload(False)
         self.finish('sebool')
 
     def set_reload(self, reload_policy):

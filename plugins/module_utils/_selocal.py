@@ -73,6 +73,14 @@ def needs_commit(planned):
                 or (lo and lo['changes']))
 
 
+def needs_reload(planned):
+    """Whether the commit changes what the running kernel must load: permissive domains, port labels, login
+    mappings. Booleans alone need no policy load: their running values are set directly (as setsebool and
+    ansible.posix.seboolean do), which saves loading the whole rebuilt policy into the kernel."""
+    pe, po, lo = planned['permissive'], planned['ports'], planned['logins']
+    return bool((pe and (pe['add'] or pe['remove'])) or (po and po['changes']) or (lo and lo['changes']))
+
+
 def changed(planned):
     b = planned['booleans']
     return needs_commit(planned) or bool(b and b['changes'])

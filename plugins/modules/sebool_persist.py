@@ -58,7 +58,10 @@ requirements:
   - libsemanage and libselinux Python bindings for the system Python (C(python3-semanage) and
     C(python3-selinux) on Debian and Ubuntu; C(python3-libsemanage) and C(python3-libselinux) on Fedora and RHEL)
 notes:
-  - A commit rebuilds and reloads the policy, which takes seconds; that is why every change goes into one commit.
+  - A commit rebuilds the policy in the store, which takes seconds; that is why every change goes into one commit.
+    The rebuilt policy is not loaded into the running kernel (C(setsebool -P) and M(ansible.posix.seboolean) do not
+    load it either); the running values are set directly, which is the only part of the kernel's policy a boolean
+    changes.
 seealso:
   - module: confine.lsm.selinux_mode
   - module: ansible.posix.seboolean
@@ -211,7 +214,6 @@ def finish(module, wanted, persistent_now, runtime_now, result, apply, other_sto
 
 
 def run_semanage(module, wanted, store, result, other_store=None):
-    p = module.params
     try:
         handle = sb.Store(store)
     except sb.BoolError as exc:
@@ -224,9 +226,8 @@ def run_semanage(module, wanted, store, result, other_store=None):
         runtime_now = sb.runtime_values(wanted)
 
         def apply(persistent_set, runtime_set):
-            if persistent_set:
-                handle.commit(persistent_set, reload_policy=runtime_now is not None and p['runtime']
-                              and not result['runtime_skipped'])
+            if persistent_set:  # no policy load: the kernel's part of a boolean change is its running value
+                handle.commit(persistent_set)
             if runtime_set:
                 sb.set_runtime_where_differs(runtime_set)
 

@@ -14,15 +14,21 @@ short_description: Many SELinux file-context rules in one policy transaction, th
 version_added: 0.2.0
 description:
   - Adds, changes and removes any number of SELinux file-context rules (path regex, type, file type) and path
-    equivalences in B(one) C(semanage import) transaction, so thirty rules cost one policy rebuild, not thirty.
-    Nothing is committed when every rule is in place already.
+    equivalences in B(one) policy transaction, so thirty rules cost one commit, not thirty. Nothing is committed
+    when every rule is in place already.
+  - Rules are committed through libsemanage inside the module's own process (no C(semanage) child, which starts a
+    second Python and reads the policy again); file contexts are no part of the policy the kernel runs, so the
+    commit loads nothing into it. A transaction that changes equivalences, or a host without the libsemanage
+    Python bindings, goes through one C(semanage import) instead (RV(backend) says which).
   - Then runs C(restorecon -R -v) once over the paths the rules cover (or O(restorecon_paths)) and returns each
     file relabelled, with its old and new context. A file someone relabelled by hand (C(chcon)) is drift, and is
     put back.
   - Check mode returns the rules that would change and the files that would be relabelled (predicted from the new
     rules, plus what C(restorecon -n) finds already mislabelled).
-  - Bad input (a spec with spaces, an invalid regex, an unknown type, a duplicate) fails before anything changes,
-    naming the value. A transaction that semanage refuses changes nothing.
+  - Bad input (a spec with spaces, an invalid regex, an unknown type, a type that is no file or device type, a
+    rule under an equivalence, a duplicate) fails before anything changes, naming the value; types are checked
+    against the store's policy with setools (check mode too). A transaction that libsemanage or semanage refuses
+    changes nothing.
   - A target, type, user, level, equivalence source, O(store) or O(restorecon_paths) entry with a newline, a NUL or
     another control character fails before the store is read, naming the value (libsemanage would stop at the NUL
     and write a rule for a path the task did not name). The store's file-context files are read only as regular
@@ -95,14 +101,21 @@ options:
     type: list
     elements: path
   reload:
-    description: Reload the policy after the transaction (C(semanage import -N) when false).
+    description:
+      - Whether a C(semanage import) transaction (equivalences, or no libsemanage bindings) reloads the policy
+        (C(semanage import -N) when false). A libsemanage commit of rules never loads the policy into the kernel,
+        which has no file contexts in it.
     type: bool
     default: true
   store:
     description: The policy store. Defaults to C(SELINUXTYPE) from C(/etc/selinux/config).
     type: str
 requirements:
-  - C(semanage) (C(policycoreutils-python-utils)) and C(restorecon) (C(policycoreutils)).
+  - C(restorecon) (C(policycoreutils)); the libsemanage Python bindings for the system Python (C(python3-semanage)
+    on Debian and Ubuntu, C(python3-libsemanage) on Fedora and RHEL; when the interpreter running the module lacks
+    them, the module re-runs itself under the system Python), else C(semanage) (C(policycoreutils-python-utils)).
+  - setools' Python package (C(python3-setools)) to check types before the commit; without it libsemanage checks
+    the contexts at commit.
 seealso:
   - module: confine.lsm.lsm_denials_info
   - module: community.general.sefcontext
@@ -144,7 +157,8 @@ changes:
   sample: [{"kind": "rule", "target": "/srv/www(/.*)?", "ftype": "a", "before": null,
             "after": "system_u:object_r:httpd_sys_content_t:s0"}]
 commands:
-  description: The lines given to C(semanage import), in one transaction.
+  description: The transaction's changes as C(semanage import) lines (what was given to C(semanage import), or
+    committed through libsemanage to the same effect).
   returned: always
   type: list
   elements: str
@@ -153,6 +167,18 @@ commits:
   description: Policy transactions made (or needed in check mode), 0 or 1.
   returned: always
   type: int
+backend:
+  description: How the transaction is committed, V(libsemanage) (in the module's process) or V(semanage import);
+    null when nothing is committed.
+  returned: always
+  type: str
+  sample: libsemanage
+type_check:
+  description: How the rules' types were checked before the commit, V(setools), or V(libsemanage) (at commit,
+    when setools could not read the policy); null when no rule is added.
+  returned: always
+  type: str
+  sample: setools
 relabelled:
   description: Files relabelled (in check mode, that would be), at most 1000 listed.
   returned: always
@@ -185,10 +211,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
+from ansible_collections.confine.lsm.plugins.module_utils import _respawn
+from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _files
+from ansible_collections.confine.lsm.plugins.module_utils import _status
 
 LIST_LIMIT = 1000
 
@@ -199,6 +228,39 @@ def read_optional(path):
         return inp.read_regular(path, 'the policy store file') or ''
     except (IOError, OSError):
         return ''
+
+
+def check_rules(module, rules, subs, result):
+    """Fail, naming each, on rules that semanage would refuse and libsemanage would take: a rule under an
+    equivalence, a type that is no file or device type of the store's policy (read by setools)."""
+    errors = fc.equivalence_conflicts(rules, subs)
+    if any(r['state'] == 'present' for r in rules):
+        read = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(result['store']),
+                                       ('file_type', 'device_node'))
+        if read is None:
+            result['type_check'] = 'libsemanage'
+            module.warn('setools could not read the policy of store %s (is python3-setools installed?): types are '
+                        'checked by libsemanage (or semanage) at commit only' % result['store'])
+        else:
+            result['type_check'] = 'setools'
+            errors += fc.type_errors(rules, read['file_type'][0] | read['device_node'][0], read['file_type'][1])
+    if errors:
+        module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
+
+
+def commit_in_process(module, store, changes, result):
+    try:
+        handle = fc.FcontextStore(store)
+    except sb.BoolError as exc:
+        module.fail_json(msg=to_native(exc) + '; nothing was changed', **dict(result, changes=[], commits=0))
+    try:
+        handle.commit_rules(changes)
+    except (fc.FcontextError, sb.BoolError) as exc:
+        result.update(changes=[], commits=0)
+        module.fail_json(msg='libsemanage refused the transaction, nothing was changed: %s' % to_native(exc),
+                         **result)
+    finally:
+        handle.close()
 
 
 def main():
@@ -236,7 +298,7 @@ def main():
         module.fail_json(msg=to_native(exc) + '; nothing was changed', changed=False, store=p['store'])
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commands=[], commits=0, relabelled=[], relabelled_count=0,
-                  restorecon_paths=[], restorecon_skipped=None, store=store)
+                  restorecon_paths=[], restorecon_skipped=None, store=store, backend=None, type_check=None)
     folder = fc.files_dir(store)
     base = os.path.join(folder, 'file_contexts')
     if not os.path.exists(base):
@@ -245,13 +307,22 @@ def main():
         policy = fc.parse_local(read_optional(base))
         local = fc.parse_local(read_optional(os.path.join(folder, 'file_contexts.local')))
         subs = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs')))
+        subs_dist = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs_dist')))
     except inp.InputError as exc:
         module.fail_json(msg=to_native(exc), **result)
     mls = any(len(c.split(':')) > 3 for c in list(policy.values())[:50])
     if mls:
         rules, equivs = fc.normalize(p['rules'], p['equivalences'], 's0')
     changes, lines = fc.plan(rules, equivs, local, subs, policy)
-    result.update(changes=changes, commands=lines, commits=1 if lines else 0)
+    equivalences_change = any(c['kind'] == 'equivalence' for c in changes)
+    if lines and not module.check_mode and fc.semanage is None and not equivalences_change:
+        _respawn.into_system_python('semanage')  # returns only when no system Python has the bindings
+    changed_keys = set((c['target'], c['ftype']) for c in changes if c['kind'] == 'rule')
+    check_rules(module, [r for r in rules if (r['target'], r['ftype']) in changed_keys], dict(subs_dist, **subs),
+                result)
+    in_process = fc.semanage is not None and not equivalences_change
+    result.update(changes=changes, commands=lines, commits=1 if lines else 0,
+                  backend=(('libsemanage' if in_process else 'semanage import') if lines else None))
 
     if changes and module._diff:
         after_local, after_subs = dict(local), dict(subs)
@@ -282,7 +353,9 @@ def main():
     else:
         restorecon = module.get_bin_path('restorecon', required=True)
 
-    if lines and not module.check_mode:
+    if lines and not module.check_mode and in_process:
+        commit_in_process(module, store, changes, result)
+    elif lines and not module.check_mode:
         semanage = module.get_bin_path('semanage', required=True)
         argv = [semanage, 'import', '-S', store] + ([] if p['reload'] else ['-N'])
         _files.fault_point('fcontext:before-import')

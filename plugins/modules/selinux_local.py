@@ -29,8 +29,9 @@ description:
     before anything changes and names them.
   - Each purge option removes the local records of its kind that the task does not name in the B(same) transaction
     that adds the declared ones, so there is no moment without either.
-  - Running boolean values are set too when SELinux is active and O(store) is the running policy's store (a reload
-    may already have set them; what still differs is set without a rebuild).
+  - Running boolean values are set too when SELinux is active and O(store) is the running policy's store, directly
+    and without a rebuild (what a reload already set is left alone). A commit of booleans alone does not load the
+    rebuilt policy into the kernel (nor does C(setsebool)), since the running values are what changes there.
   - Works offline, when SELinux is not active in the kernel.
   - Uses the libsemanage and libselinux Python bindings, which exist only for the system Python; when the
     interpreter running the module lacks them, the module re-runs itself under the system Python.
@@ -137,8 +138,9 @@ options:
     default: [unconfined_u]
   reload:
     description:
-      - Load the rebuilt policy into the running kernel after the commit, when SELinux is active there and O(store)
-        is the running policy's store.
+      - Load the rebuilt policy into the running kernel after the commit, when SELinux is active there, O(store)
+        is the running policy's store and the commit changes permissive domains, port labels or login mappings.
+        Booleans alone need no load, since their running values are set directly.
     type: bool
     default: true
   store:
@@ -388,7 +390,7 @@ def run(module, handle, wanted, entries, reads, result):
     if result['changed'] and module._diff:
         result['diff'] = local.diffs(planned, store)
     if result['changed'] and not module.check_mode:
-        live = p['reload'] and task.live_store(store)
+        live = p['reload'] and task.live_store(store) and local.needs_reload(planned)
         try:
             if result['commits']:
                 local.commit(handle, planned, reload_policy=live)

@@ -119,6 +119,8 @@ def test_bad_file_contexts(host):
     refused(host, 'confine.lsm.selinux_fcontext', {'rules': [{'target': '/srv/confine-x(/.*)?',
                                                               'setype': 'confine_no_such_t'}]},
             'confine_no_such_t', 'bad input', 'file context with an unknown type')
+    refused(host, 'confine.lsm.selinux_fcontext', {'rules': [{'target': '/srv/confine-x(/.*)?', 'setype': 'httpd_t'}]},
+            'not a file or device type', 'bad input', 'file context with a domain type (no file type)')
 
 
 def test_policy_module_with_the_wrong_sha256(host):
@@ -261,8 +263,11 @@ FAULTS = [
     # two kinds in the one commit of selinux_local: both or neither
     ('selocal:before-commit', 'confine.lsm.selinux_local',
      {'booleans': {'httpd_can_sendmail': True}, 'ports': [{'port': 8124, 'setype': 'http_port_t'}]}),
-    ('fcontext:before-import', 'confine.lsm.selinux_fcontext',
+    # rules: one libsemanage commit in the module's process; an equivalence: one semanage import
+    ('fcontext:before-commit', 'confine.lsm.selinux_fcontext',
      {'rules': [{'target': '/srv/confine-kill(/.*)?', 'setype': 'httpd_sys_content_t'}]}),
+    ('fcontext:before-import', 'confine.lsm.selinux_fcontext',
+     {'equivalences': [{'target': '/srv/confine-kill-eq', 'source': '/var/www'}]}),
     ('aa:between-files', 'confine.lsm.apparmor_profile_mode',
      {'profiles': ['confine-kill-a', 'confine-kill-b'], 'mode': 'complain', 'allow_weaken': True}),
     ('aa:before-load', 'confine.lsm.apparmor_profile_mode',
@@ -300,7 +305,8 @@ def test_sigkill_at_every_step(host, point, module, args):
            'left old or new state; store answers; all profiles compile; rerun converged, then changed=false'
            + ('; a hidden temp file (%s) stays, ignored by every loader' % ', '.join(leftovers) if leftovers else ''))
     host.exec('sh', '-c', 'rm -f /etc/apparmor.d/confine-kill-* /etc/apparmor.d/.confine-* /root/.confine-*')
-    host.task('confine.lsm.selinux_fcontext', {'rules': [{'target': '/srv/confine-kill(/.*)?', 'state': 'absent'}]})
+    host.task('confine.lsm.selinux_fcontext', {'rules': [{'target': '/srv/confine-kill(/.*)?', 'state': 'absent'}],
+                                               'equivalences': [{'target': '/srv/confine-kill-eq', 'state': 'absent'}]})
     if module == 'confine.lsm.selinux_local':
         host.task('confine.lsm.selinux_port', {'ports': [{'port': 8124, 'state': 'absent'}]})
 

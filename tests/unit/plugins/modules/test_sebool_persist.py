@@ -38,8 +38,8 @@ class FakeStore(object):
         return dict((n, self.stores[self.store][n.split('\0')[0]]) for n in names
                     if n.split('\0')[0] in self.stores[self.store])
 
-    def commit(self, changes, reload_policy):
-        self.commits.append((self.store, dict(changes), reload_policy))
+    def commit(self, changes):
+        self.commits.append((self.store, dict(changes)))
         self.stores[self.store].update(changes)
 
 
@@ -68,7 +68,8 @@ def test_many_booleans_one_commit_then_idempotent(lab, run_module):
     args = {'booleans': {'httpd_can_network_connect': 'on', 'ftpd_full_access': 'off'}}
     res = run_module(mod.main, args)
     assert res['changed'] and res['commits'] == 1 and res['store'] == 'targeted' and not res['failed']
-    assert FakeStore.commits == [('targeted', {'httpd_can_network_connect': True, 'ftpd_full_access': False}, True)]
+    assert FakeStore.commits == [('targeted', {'httpd_can_network_connect': True, 'ftpd_full_access': False})]
+    assert lab['set_live'] == [{'httpd_can_network_connect': True, 'ftpd_full_access': False}]  # no policy load
     again = run_module(mod.main, args)
     assert not again['changed'] and again['commits'] == 0 and len(FakeStore.commits) == 1
 
@@ -91,13 +92,13 @@ def test_runtime_drift_is_set_back_without_a_commit(lab, run_module):
 def test_a_named_store_that_is_not_the_running_one_gets_persistent_values_only(lab, run_module):
     res = run_module(mod.main, {'booleans': {'httpd_can_network_connect': True}, 'store': 'alt'})
     assert res['changed'] and res['store'] == 'alt' and FakeStore.opened == ['alt']
-    assert FakeStore.commits == [('alt', {'httpd_can_network_connect': True}, False)]  # no reload of the running one
+    assert FakeStore.commits == [('alt', {'httpd_can_network_connect': True})]
     assert lab['set_live'] == [] and 'not the store of the running policy' in res['runtime_skipped']
     assert FakeStore.stores['targeted']['httpd_can_network_connect'] is False
     named = run_module(mod.main, {'booleans': {'httpd_can_network_connect': True}, 'store': 'targeted'})
-    assert named['runtime_skipped'] is None  # the running policy's store: live too (the stand-in reload sets none)
+    assert named['runtime_skipped'] is None  # the running policy's store: live too
     assert lab['set_live'] == [{'httpd_can_network_connect': True}]
-    assert FakeStore.commits[-1] == ('targeted', {'httpd_can_network_connect': True}, True)
+    assert FakeStore.commits[-1] == ('targeted', {'httpd_can_network_connect': True})
 
 
 def test_the_default_store_is_found_when_only_the_mode_line_is_ambiguous(lab, run_module):

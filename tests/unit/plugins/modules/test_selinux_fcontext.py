@@ -1,6 +1,7 @@
-"""selinux_fcontext in-process against a temp store tree and stand-ins for semanage and restorecon: one import for
-many rules into the store the task names, check mode and diff, and bad input refused before the store is read or
-semanage runs."""
+"""selinux_fcontext in-process against a temp store tree and stand-ins for libsemanage, setools, semanage and
+restorecon: one libsemanage commit (or, for equivalences and hosts without the bindings, one import) for many rules
+into the store the task names, types checked first, check mode and diff, and bad input refused before the store is
+read or anything is committed."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -12,7 +13,9 @@ import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import selinux_fcontext as mod
 from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
+from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
+from ansible_collections.confine.lsm.plugins.module_utils import _status
 
 # semanage import as far as the module uses it: -S picks the store (else the config's, here "targeted"); the lines
 # are applied to file_contexts.local; a rule naming confine_no_such_t is refused as a whole.
@@ -36,7 +39,7 @@ if os.path.exists(local):
             rules[parts[0]] = parts[-1]
 for line in data.splitlines():
     w = line.split()
-    if not w:
+    if not w or '-e' in w:  # equivalences: only logged
         continue
     if w[1] in ('-a', '-m'):
         rules[w[-1]] = '%%s:object_r:%%s:%%s' %% (w[w.index('-s') + 1], w[w.index('-t') + 1], w[w.index('-r') + 1])
@@ -76,9 +79,58 @@ def lab(tmp_path, monkeypatch):
     config = tmp_path / 'config'
     config.write_text('SELINUX=enforcing\nSELINUXTYPE=targeted\n')
     monkeypatch.setattr(cfg, 'CONFIG', str(config))
+    # no libsemanage bindings and no system Python that has them: the semanage import path, setools unread
+    monkeypatch.setattr(fc, 'semanage', None)
+    monkeypatch.setattr(_respawn, 'into_system_python', lambda name: None)
+    monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: None)
     www = tmp_path / 'www'
     www.mkdir()
     return dict(root=root, log=log, rlog=rlog, config=config, tmp=tmp_path, www=str(www))
+
+
+FILE_TYPES = {'httpd_sys_content_t', 'httpd_sys_rw_content_t', 'var_t'}
+ALL_TYPES = FILE_TYPES | {'httpd_t', 'null_device_t'}
+
+
+class FakeFcontextStore(object):
+    """libsemanage as the module uses it: commit_rules writes file_contexts.local of its store in the temp tree."""
+    root = None
+    commits = []
+    refuse = False
+
+    def __init__(self, store):
+        self.store = store
+
+    def close(self):
+        pass
+
+    def commit_rules(self, changes):
+        if FakeFcontextStore.refuse:
+            raise fc.FcontextError('the policy store transaction failed to commit; the store is unchanged')
+        path = os.path.join(self.root, self.store, 'contexts', 'files', 'file_contexts.local')
+        now = fc.parse_local(open(path).read() if os.path.exists(path) else '')
+        for c in changes:
+            if c['kind'] != 'rule':
+                raise AssertionError('an equivalence reached libsemanage')
+            if c['after'] is None:
+                now.pop((c['target'], c['ftype']), None)
+            else:
+                now[(c['target'], c['ftype'])] = c['after']
+        with open(path, 'w') as f:
+            f.write(''.join('%s %s%s\n' % (t, fc.FTYPES[ft] + ' ' if fc.FTYPES[ft] else '', con)
+                            for (t, ft), con in sorted(now.items())))
+        FakeFcontextStore.commits.append((self.store, [(c['target'], c['after']) for c in changes]))
+
+
+@pytest.fixture
+def bindings(lab, monkeypatch):
+    """The libsemanage bindings and setools present: rules go through one in-process commit."""
+    FakeFcontextStore.root, FakeFcontextStore.commits, FakeFcontextStore.refuse = str(lab['root']), [], False
+    monkeypatch.setattr(fc, 'semanage', object())
+    monkeypatch.setattr(fc, 'FcontextStore', FakeFcontextStore)
+    monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: dict(
+        (a, (FILE_TYPES if a == 'file_type' else {'null_device_t'}, ALL_TYPES, set())) for a in attributes))
+    return FakeFcontextStore
 
 
 def imports(lab):
@@ -164,3 +216,63 @@ def test_a_store_file_that_is_a_fifo_is_refused_without_blocking(lab, run_module
     res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
     assert res['failed'] and 'FIFO' in res['msg'] and str(fifo) in res['msg'], res
     assert stat.S_ISFIFO(os.lstat(str(fifo)).st_mode) and imports(lab) == []
+
+
+def test_rules_commit_once_in_process_with_types_checked_then_idempotent(lab, bindings, run_module):
+    args = dict(rules(lab, 'httpd_sys_content_t', 'null_device_t'), store='alt')
+    check = run_module(mod.main, args, check=True)
+    assert check['changed'] and check['commits'] == 1 and bindings.commits == [] and check['backend'] == 'libsemanage'
+    res = run_module(mod.main, args)
+    assert res['changed'] and res['commits'] == 1 and res['backend'] == 'libsemanage', res.get('msg')
+    assert res['type_check'] == 'setools' and imports(lab) == [] and len(bindings.commits) == 1
+    assert bindings.commits[0][0] == 'alt' and len(bindings.commits[0][1]) == 2 and local(lab, 'targeted') == ''
+    assert len(res['commands']) == 2 and 'null_device_t:s0' in local(lab, 'alt')
+    for check_mode in (True, False):
+        again = run_module(mod.main, args, check=check_mode)
+        assert not again['changed'] and again['commits'] == 0 and again['backend'] is None, again
+    assert len(bindings.commits) == 1
+    gone = run_module(mod.main, {'rules': [{'target': args['rules'][1]['target'], 'state': 'absent'}], 'store': 'alt'})
+    assert gone['changed'] and bindings.commits[-1] == ('alt', [(args['rules'][1]['target'], None)])
+    assert 'null_device_t' not in local(lab, 'alt') and 'httpd_sys_content_t' in local(lab, 'alt')
+
+
+@pytest.mark.parametrize('setype, named', [
+    ('httpd_sys_contnet_t', 'did you mean: httpd_sys_content_t'),
+    ('httpd_t', 'httpd_t for %s is not a file or device type'),
+])
+def test_a_type_that_is_no_file_type_is_refused_before_the_commit(lab, bindings, run_module, setype, named):
+    for check_mode in (True, False):
+        res = run_module(mod.main, rules(lab, 'var_t', setype), check=check_mode)
+        assert res['failed'] and named.replace('%s', lab['www'] + '/1(/.*)?') in res['msg'], res['msg']
+        assert res['msg'].endswith('nothing was changed') and bindings.commits == [] and local(lab, 'targeted') == ''
+
+
+def test_a_rule_under_an_equivalence_is_refused_naming_the_rule_to_give(lab, bindings, run_module):
+    subs = lab['root'] / 'targeted' / 'contexts' / 'files' / 'file_contexts.subs'
+    subs.write_text('%s /var/www\n' % lab['www'])
+    res = run_module(mod.main, {'rules': [{'target': lab['www'] + '/data(/.*)?', 'setype': 'var_t'}]})
+    assert res['failed'] and 'equivalence' in res['msg'] and '/var/www/data(/.*)?' in res['msg'], res['msg']
+    assert bindings.commits == []
+
+
+def test_equivalences_go_through_one_import_with_the_rules(lab, bindings, run_module):
+    args = dict(rules(lab, 'httpd_sys_content_t'), equivalences=[{'target': '/srv/confine-web', 'source': '/var/www'}])
+    res = run_module(mod.main, args)
+    assert res['changed'] and res['backend'] == 'semanage import' and bindings.commits == [], res.get('msg')
+    assert imports(lab) == ['import -S targeted'] and len(res['commands']) == 2
+
+
+def test_libsemanage_refusing_changes_nothing(lab, bindings, run_module):
+    bindings.refuse = True
+    res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
+    assert res['failed'] and 'libsemanage refused' in res['msg'] and res['changes'] == [] and res['commits'] == 0
+    assert local(lab, 'targeted') == '' and not lab['rlog'].exists()
+
+
+def test_without_setools_libsemanage_checks_at_commit_and_the_task_says_so(lab, bindings, run_module, monkeypatch):
+    monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: None)
+    warned = []
+    monkeypatch.setattr(mod.AnsibleModule, 'warn', lambda self, text: warned.append(text))
+    res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
+    assert res['changed'] and res['type_check'] == 'libsemanage' and len(bindings.commits) == 1
+    assert any('setools could not read' in w for w in warned), warned

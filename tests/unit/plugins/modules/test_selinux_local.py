@@ -180,3 +180,13 @@ def test_another_store_leaves_running_values_and_the_kernel_alone(store, run_mod
     assert res['changed'] and res['commits'] == 1 and res['store'] == 'mls' and not res['reloaded']
     assert 'not the store of the running policy' in res['booleans']['runtime_skipped']
     assert store.reloads == [False] and store.running['httpd_can_network_connect'] is False
+
+
+def test_booleans_alone_commit_without_loading_the_policy_and_set_the_running_values(store, run_module):
+    res = run_module(mod.main, {'booleans': {'httpd_can_network_connect': True, 'httpd_can_sendmail': False}})
+    assert res['changed'] and res['commits'] == 1 and not res['reloaded'] and store.reloads == [False], res
+    assert store.running == {'httpd_can_network_connect': True, 'httpd_can_sendmail': False}
+    with_port = run_module(mod.main, {'booleans': {'httpd_can_network_connect': False},
+                                      'ports': [{'port': 8123, 'setype': 'http_port_t'}]})
+    assert with_port['reloaded'] and store.reloads == [False, True], with_port
+    assert store.running['httpd_can_network_connect'] is False
