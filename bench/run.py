@@ -1,6 +1,6 @@
 """confine.lsm benchmark (run it with python3): the collection's modules against the ones people use today, side by side on the lab.
 
-    python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,enforce,fleet] [--keep-lab]
+    python3 bench/run.py [--runs 3] [--cases booleans,profiles,fcontexts,ports,enforce,fleet] [--keep-lab]
     python3 bench/run.py --render RESULTS.json [RESULTS.json ...] --note '...'   (merge runs made case by case)
 
 Boots its own lab (python -m lab up --name bench: a SELinux VM and an AppArmor VM, real kernels under qemu),
@@ -35,11 +35,12 @@ CASES = {
     'booleans': ('plays/booleans.yml', ['sebool_persist', 'seboolean', 'raw'], 'bench_names'),
     'profiles': ('plays/profiles.yml', ['apparmor_profile_mode', 'aa_enforce', 'raw'], 'bench_files'),
     'fcontexts': ('plays/fcontexts.yml', ['selinux_fcontext', 'sefcontext', 'raw'], 'bench_count'),
+    'ports': ('plays/ports.yml', ['selinux_port', 'seport', 'raw'], 'bench_count'),
 }
 PEER = {'booleans': 'ansible.posix.seboolean (loop)', 'profiles': 'aa-enforce (command loop, as CIS roles do)',
-        'fcontexts': 'community.general.sefcontext (loop)'}
-TARGET_SIZE = {'booleans': 20, 'profiles': 30, 'fcontexts': 30}
-LETTER = {'booleans': 'N', 'profiles': 'K', 'fcontexts': 'M'}  # as the issue names each size
+        'fcontexts': 'community.general.sefcontext (loop)', 'ports': 'community.general.seport (loop)'}
+TARGET_SIZE = {'booleans': 20, 'profiles': 30, 'fcontexts': 30, 'ports': 30}
+LETTER = {'booleans': 'N', 'profiles': 'K', 'fcontexts': 'M', 'ports': 'P'}  # as the issue names each size
 # What a reader needs to read a case's small sizes right (facts of how each contender works, no numbers).
 HOW = {'booleans': 'Both ours and the peer call libsemanage inside the module process and set the running values '
                    'without loading the rebuilt policy into the kernel; ours makes one commit for all N, the peer '
@@ -50,10 +51,15 @@ HOW = {'booleans': 'Both ours and the peer call libsemanage inside the module pr
        'fcontexts': 'Ours commits all M rules in one libsemanage transaction inside its module process and '
                     'loads nothing into the kernel (file contexts are not in its policy); the peer calls seobject '
                     'inside its module process and commits, and reloads the policy, once per rule; the floor '
-                    'starts one `semanage import` process.'}
+                    'starts one `semanage import` process.',
+       'ports': 'Ours commits all P labels in one libsemanage transaction inside its module process (and reloads '
+                'the policy once: port labels are part of what the kernel runs); the peer calls seobject inside its '
+                'module process and commits, and reloads, once per port; the floor starts one `semanage import` '
+                'process.'}
 FLOOR = {'booleans': 'one `setsebool -P` with all N (command)',
          'profiles': 'one `apparmor_parser -r -T` with all K files, compiling them all (command)',
-         'fcontexts': 'one `semanage import` with all M rules (command)'}
+         'fcontexts': 'one `semanage import` with all M rules (command)',
+         'ports': 'one `semanage import` with all P labels (command)'}
 # Benign booleans to flip (off by default in Debian's reference policy; none touches SSH, logins or policy loads).
 BOOL_PREFIXES = ('httpd_', 'ftpd_', 'samba_', 'nfs_', 'rsync_', 'squid_', 'tftp_', 'git_', 'postgresql_',
                  'mysql_', 'cron_', 'spamd_', 'named_', 'exim_', 'openvpn_', 'cdrecord_', 'puppet_', 'xen_')
@@ -171,7 +177,7 @@ class Bench(object):
     def lab_up(self, cases):
         lsms = set()
         for case in cases:
-            lsms.update({'booleans': ['selinux'], 'fcontexts': ['selinux'], 'profiles': ['apparmor'],
+            lsms.update({'booleans': ['selinux'], 'fcontexts': ['selinux'], 'ports': ['selinux'], 'profiles': ['apparmor'],
                          'enforce': ['selinux', 'apparmor']}.get(case, []))
         proc = self.run([sys.executable, '-m', 'lab', 'up', '--name', LAB, '--suite', self.args.suite,
                          '--lsm', ','.join(sorted(lsms))])
@@ -226,8 +232,8 @@ class Bench(object):
                 order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
                 for contender in order:
                     for phase, reset in (('change', True), ('nochange', False)):
-                        if case == 'fcontexts' and contender == 'raw' and phase == 'nochange':
-                            continue  # semanage import -a fails on existing rules: the floor has no no-op form
+                        if case in ('fcontexts', 'ports') and contender == 'raw' and phase == 'nochange':
+                            continue  # semanage import -a fails on existing records: the floor has no no-op form
                         extra = {'bench_contender': contender, 'bench_reset': reset, key: value}
                         wall, tasks, dummy = self.playbook(play, extra)
                         task = [t for t in tasks if t['name'] == 'BENCH %s' % contender][0]
@@ -345,8 +351,15 @@ class Bench(object):
                     machine=dict(host=platform.node(), cpus=os.cpu_count(), cpu=cpu[0] if cpu else None,
                                  kernel=platform.release(), python=platform.python_version(),
                                  lab='Debian %s VMs under qemu (%s)' % (self.args.suite, self.accel())),
-                    versions=versions, runs=self.args.runs, rows=self.rows,
+                    versions=versions, runs=self.args.runs, rows=self.rows, revision=self.revision(),
                     profile_copies=getattr(self, '_copies', 0))
+
+    def revision(self):
+        """The checkout's commit (with '+' when its collection files differ from it): what the rows describe."""
+        head = self.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], check=False).stdout.strip()
+        dirty = self.run(['git', '-C', ROOT, 'status', '--porcelain', '--', 'plugins', 'roles', 'playbooks'],
+                         check=False).stdout.strip()
+        return (head or '?') + ('+' if dirty else '')
 
     def accel(self):
         return getattr(self, '_accel', None) or ACCEL_UNKNOWN
@@ -363,7 +376,7 @@ class Bench(object):
                '- Conditions: %s' % (self.args.note or 'the machine ran nothing else'),
                '- Versions: %s' % ', '.join('%s %s' % kv for kv in sorted(data['versions'].items())), '']
         targets = []
-        for case in ('booleans', 'profiles', 'fcontexts'):
+        for case in ('booleans', 'profiles', 'fcontexts', 'ports'):
             sizes = sorted(set(r['size'] for r in self.rows if r['case'] == case))
             if not sizes:
                 continue
@@ -396,7 +409,7 @@ class Bench(object):
             ch, no = self.med(case, big, ours, 'change'), self.med(case, big, ours, 'nochange')
             pch, pno = self.med(case, big, peer, 'change'), self.med(case, big, peer, 'nochange')
             fch = self.med(case, big, floor, 'change')
-            floor_limit = {'booleans': 1.3, 'profiles': 1.5}.get(case)
+            floor_limit = {'booleans': 1.3, 'profiles': 1.5, 'ports': 1.3}.get(case)
             targets.append(('%s %s=%d: at least 10x faster than the peer when changing' % (case, LETTER[case], big),
                             ratio(pch, ch), met(pch, ch, lambda r: r >= 10)))
             if floor_limit:
@@ -474,7 +487,7 @@ class Bench(object):
                     sizes[-1], best[1], best[0], ratio(max(timed)[0], best[0]))]
             out.append('')
         if targets:
-            out += ['## Targets (issues 6 and 18), from this run', '', '| target | measured | met |', '|---|---|---|']
+            out += ['## Targets (issues 6, 15 and 18), from this run', '', '| target | measured | met |', '|---|---|---|']
             out += ['| %s | %s | %s |' % (t, m, {True: 'yes', False: '**no**', None: 'not measured'}[ok])
                     for t, m, ok in targets]
             out.append('')
@@ -517,10 +530,11 @@ def ratio(a, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--runs', type=int, default=3)
-    parser.add_argument('--cases', default='booleans,profiles,fcontexts,enforce,fleet')
+    parser.add_argument('--cases', default='booleans,profiles,fcontexts,ports,enforce,fleet')
     parser.add_argument('--booleans', default='1,5,20')
     parser.add_argument('--profiles', default='1,10,30')
     parser.add_argument('--fcontexts', default='1,10,30')
+    parser.add_argument('--ports', default='1,10,30')
     parser.add_argument('--fleet', default='1,10,50')
     parser.add_argument('--forks', default='5,50')
     parser.add_argument('--strategies', default='linear,mitogen_linear',
@@ -549,10 +563,19 @@ def main():
         # of this checkout, and medians over two states would describe neither
         latest = max((p for p in parts if any(r['contender'] == BASELINE_NAME for r in p['rows'])),
                      key=lambda p: p['started'], default=None)
+        # a size of an item case likewise from the runs of the newest checkout that measured it (runs that recorded
+        # no revision count as one older state): a later checkout may have changed the module, and a median over
+        # two states would describe neither
+        newest = {}
+        for p in sorted(parts, key=lambda p: p['started']):
+            for r in p['rows']:
+                if r['case'] in CASES:
+                    newest[(r['case'], r['size'])] = p.get('revision')
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
                     rows=[r for p in parts for r in p['rows']
                           if not (paired and r['case'] in ('enforce', 'verify') and p is not latest)
-                          and not (strategies and r['case'] == 'fleet' and 'strategy' not in r)],
+                          and not (strategies and r['case'] == 'fleet' and 'strategy' not in r)
+                          and not (r['case'] in CASES and newest[(r['case'], r['size'])] != p.get('revision'))],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         bench = Bench(args)
         bench.rows = data['rows']
@@ -578,9 +601,9 @@ def main():
 
     bench.checkpoint = save
     try:
-        if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'enforce')):
+        if any(c in cases for c in ('booleans', 'profiles', 'fcontexts', 'ports', 'enforce')):
             bench.lab_up(cases)
-        for case in ('booleans', 'profiles', 'fcontexts'):
+        for case in ('booleans', 'profiles', 'fcontexts', 'ports'):
             if case in cases:
                 bench.item_case(case, sizes(getattr(args, case)))
                 save()
