@@ -99,7 +99,8 @@ def _booleans(res):
 
 
 def _fcontexts(res):
-    out = ['file context %s: %s -> %s' % (c.get('target'), _word(c.get('before')), _word(c.get('after')))
+    out = ['file context %s: %s -> %s%s' % (c.get('target'), _word(c.get('before')), _word(c.get('after')),
+                                            ' (purged)' if c.get('purged') else '')
            for c in res.get('changes') or []]
     if res.get('relabelled_count'):
         out.append('files relabelled: %d' % res['relabelled_count'])
@@ -124,10 +125,10 @@ def _permissive(res):
 
 
 def _local(res):
-    """selinux_local: one result holding the parts of four kinds, each shaped as that kind's own module returns it."""
+    """selinux_local: one result holding the parts of five kinds, each shaped as that kind's own module returns it."""
     out = []
     for part, lines in (('booleans', _booleans), ('permissive', _permissive), ('ports', _ports),
-                        ('logins', _logins)):
+                        ('logins', _logins), ('fcontexts', _fcontexts)):
         if _changed(res.get(part)):
             out += lines(res[part])
     return out

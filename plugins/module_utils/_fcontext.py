@@ -12,7 +12,9 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.confine.lsm.plugins.module_utils import _files
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
+from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 
 try:
@@ -39,6 +41,120 @@ class FcontextError(Exception):
 
 def files_dir(store, root=None):
     return os.path.join(root or ROOT, store, 'contexts', 'files')
+
+
+def entry_options():
+    """The argument spec of one file-context rule (selinux_fcontext's rules, selinux_local's fcontexts)."""
+    return dict(target=dict(type='str', required=True), setype=dict(type='str'),
+                ftype=dict(type='str', default='a', choices=sorted(FTYPES)),
+                seuser=dict(type='str', default='system_u'), selevel=dict(type='str'),
+                state=dict(type='str', default='present', choices=['present', 'absent']))
+
+
+def _read_optional(path):
+    """A store file's text, '' when it is missing or unreadable; one that is not a regular file raises InputError."""
+    try:
+        return inp.read_regular(path, 'the policy store file') or ''
+    except (IOError, OSError):
+        return ''
+
+
+def read_views(store):
+    """{policy, local, subs, subs_dist, mls} from the store's file-context files (as libselinux and semanage read
+    them); FcontextError when the store is not installed, InputError for a file that is not a regular one."""
+    folder = files_dir(store)
+    base = os.path.join(folder, 'file_contexts')
+    if not os.path.exists(base):
+        raise FcontextError('policy store %r is not installed (no %s)' % (store, base))
+    views = dict((key, parse(_read_optional(os.path.join(folder, name)))) for key, name, parse in (
+        ('policy', 'file_contexts', parse_local), ('local', 'file_contexts.local', parse_local),
+        ('subs', 'file_contexts.subs', parse_subs), ('subs_dist', 'file_contexts.subs_dist', parse_subs)))
+    views['mls'] = any(len(c.split(':')) > 3 for c in list(views['policy'].values())[:50])
+    return views
+
+
+def purged(rules, local):
+    """Absent rules for every local rule that rules do not name (a purge in the same transaction)."""
+    named = set((r['target'], r['ftype']) for r in rules)
+    return [dict(target=t, ftype=f, context=None, state='absent', purged=True)
+            for (t, f) in sorted(local) if (t, f) not in named]
+
+
+def check_changed(rules, changes, subs, read):
+    """Errors for the rules that change: under an equivalence, or (read: setools' {attribute: (types, all types,
+    permissive)} for file_type and device_node, None when unread) a type that is no file or device type."""
+    keys = set((c['target'], c['ftype']) for c in changes if c['kind'] == 'rule')
+    changing = [r for r in rules if (r['target'], r['ftype']) in keys]
+    errors = equivalence_conflicts(changing, subs)
+    if read is not None:
+        errors += type_errors(changing, read['file_type'][0] | read['device_node'][0], read['file_type'][1])
+    return errors
+
+
+def plan_task(rules, views, read, purge=False):
+    """What one task's rules change (views: read_views(); read: as for check_changed), the local rules it does not
+    name taken out too when purge: {errors, changes, lines, rules, local, subs}. Nothing is changed here."""
+    rules = rules + (purged(rules, views['local']) if purge else [])
+    changes, lines = plan(rules, [], views['local'], views['subs'], views['policy'])
+    errors = check_changed(rules, changes, dict(views['subs_dist'], **views['subs']), read)
+    return dict(errors=errors, changes=changes, lines=lines, rules=rules, local=views['local'], subs=views['subs'])
+
+
+def diff(planned, store):
+    """An Ansible diff of the local file-context rules before and after a plan_task() plan."""
+    header = 'file_contexts.local (%s)' % store
+    after_local, after_subs = after(planned['local'], planned['subs'], planned['rules'], [])
+    return dict(before=render(planned['local'], planned['subs']), after=render(after_local, after_subs),
+                before_header=header, after_header=header)
+
+
+def after(local, subs, rules, equivs):
+    """(local rules, equivalences) once rules and equivs are in place, for diffs."""
+    after_local, after_subs = dict(local), dict(subs)
+    for r in rules:
+        if r['state'] == 'present':
+            after_local[(r['target'], r['ftype'])] = r['context']
+        else:
+            after_local.pop((r['target'], r['ftype']), None)
+    for e in equivs:
+        if e['state'] == 'present':
+            after_subs[e['target']] = e['source']
+        else:
+            after_subs.pop(e['target'], None)
+    return after_local, after_subs
+
+
+def relabel(module, paths, enabled, check_mode, present_rules, predict_changes, limit):
+    """restorecon -R -v over paths after a commit (-n in check mode, plus the relabels the present rules would
+    cause, predicted, when predict_changes): {relabelled (at most limit), relabelled_count, restorecon_paths,
+    restorecon_skipped}. FcontextError when restorecon fails."""
+    out = dict(relabelled=[], relabelled_count=0, restorecon_paths=paths, restorecon_skipped=None)
+    if not enabled:
+        out['restorecon_skipped'] = 'restorecon=false'
+    elif not paths:
+        out['restorecon_skipped'] = 'no existing path is covered by the rules'
+    elif not se.active():
+        out['restorecon_skipped'] = 'SELinux is not active in the running kernel; files get these labels at the ' \
+                                    'next relabel'
+    if out['restorecon_skipped']:
+        return out
+    restorecon = module.get_bin_path('restorecon', required=True)
+    if not check_mode:
+        _files.fault_point('fcontext:before-restorecon')
+    argv = [restorecon, '-R', '-v'] + (['-n'] if check_mode else []) + ['--'] + paths
+    rc, stdout, err = module.run_command(argv)
+    if rc != 0:
+        raise FcontextError('restorecon failed (rc=%d): %s' % (rc, (err or stdout).strip()))
+    relabelled = parse_restorecon(stdout)
+    if check_mode and predict_changes:
+        predicted, truncated = predict(present_rules, paths, _files.selinux_label)
+        if truncated:
+            module.warn('check mode looked at the first 100000 files only to predict relabels')
+        known = dict((x['path'], x) for x in relabelled)
+        known.update((x['path'], x) for x in predicted)
+        relabelled = [known[k] for k in sorted(known)]
+    out.update(relabelled=relabelled[:limit], relabelled_count=len(relabelled))
+    return out
 
 
 def parse_local(text):
@@ -155,7 +271,10 @@ def plan(rules, equivs, local, subs, policy=None):
             if now is None:
                 continue
             lines.append(' '.join(['fcontext', '-d'] + flag + [r['target']]))
-        changes.append(dict(kind='rule', target=r['target'], ftype=r['ftype'], before=now, after=r['context']))
+        change = dict(kind='rule', target=r['target'], ftype=r['ftype'], before=now, after=r['context'])
+        if r.get('purged'):
+            change['purged'] = True
+        changes.append(change)
     for e in equivs:
         now = subs.get(e['target'])
         if e['state'] == 'present':

@@ -4,42 +4,46 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # PRIVATE: this module_utils is for confine.lsm's own modules; its API may change without notice.
-"""Local modifications of several kinds (booleans, permissive domains, port labels, login mappings) in ONE
-libsemanage transaction with one commit: one policy rebuild for all of them, where a module per kind pays one each
-(a boolean commit re-expands the kernel policy, a permissive domain recompiles every module).
+"""Local modifications of several kinds (booleans, permissive domains, port labels, login mappings, file-context
+rules) in ONE libsemanage transaction with one commit: one policy rebuild for all of them, where a module per kind
+pays one each (a boolean commit re-expands the kernel policy, a permissive domain recompiles every module).
 
-Each kind is planned by its own module_utils (_sebool, _sepermissive, _seport, _selogin: the same planners their
-single modules use); this one reads them through one connection, stages every change in one transaction and commits
-once. Nothing is staged when any kind has an error: the store is left as it was.
+Each kind is planned by its own module_utils (_sebool, _sepermissive, _seport, _selogin, _fcontext: the same
+planners their single modules use); this one reads them through one connection, stages every change in one
+transaction and commits once. Nothing is staged when any kind has an error: the store is left as it was.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selogin as sl
 from ansible_collections.confine.lsm.plugins.module_utils import _sepermissive as pm
 from ansible_collections.confine.lsm.plugins.module_utils import _seport as sp
 
-ERRORS = (sb.BoolError, pm.PermissiveError, sp.PortError, sl.LoginError)
+ERRORS = (sb.BoolError, pm.PermissiveError, sp.PortError, sl.LoginError, fc.FcontextError)
+KINDS = ('booleans', 'permissive', 'ports', 'logins', 'fcontexts')
 COMMIT_HINT = ('; libsemanage names the cause on stderr, often a type the policy does not define or a range the '
                'SELinux user may not have')
 
 
-class LocalStore(sp.PortStore, sl.LoginStore, pm.PermissiveStore):
+class LocalStore(sp.PortStore, sl.LoginStore, pm.PermissiveStore, fc.FcontextStore):
     """One libsemanage connection for every kind (connection and locking as for booleans)."""
 
 
-def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=None, runtime_skipped=None):
-    """Every kind's plan through one handle: {errors, weakened, booleans, permissive, ports, logins}, each kind's
-    entry its planner's output (None when the task names nothing of that kind and purges nothing).
+def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=None, runtime_skipped=None,
+         fcontexts=None, views=None):
+    """Every kind's plan through one handle: {errors, weakened, booleans, permissive, ports, logins, fcontexts},
+    each kind's entry its planner's output (None when the task names nothing of that kind and purges nothing).
 
-    wanted: {boolean: bool}; permissive, ports, logins: normalized entries; reads: {attribute: setools read or None}
-    for 'domain' and 'port_type'; options: permissive_purge, permissive_keep, ports_purge, logins_purge,
-    unconfined_users; runtime_now: the booleans' running values (None: SELinux is not active); runtime_skipped: why
-    running values are left alone, or None."""
-    out = dict(errors=[], weakened=[], booleans=None, permissive=None, ports=None, logins=None)
+    wanted: {boolean: bool}; permissive, ports, logins, fcontexts: normalized entries; reads: {attribute: setools
+    read or None} for 'domain', 'port_type', 'file_type' and 'device_node'; options: permissive_purge,
+    permissive_keep, ports_purge, logins_purge, unconfined_users, fcontexts_purge; runtime_now: the booleans' running
+    values (None: SELinux is not active); runtime_skipped: why running values are left alone, or None; views: the
+    store's file-context files (_fcontext.read_views), read when fcontexts are named or purged."""
+    out = dict(errors=[], weakened=[], booleans=None, permissive=None, ports=None, logins=None, fcontexts=None)
     if wanted:
         persistent_now = handle.values(wanted)
         unknown = [n for n in wanted if n not in persistent_now]
@@ -63,20 +67,25 @@ def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=
                                      unconfined=options['unconfined_users'])
         out['errors'] += out['logins']['errors']
         out['weakened'] += out['logins']['weakened']
+    if fcontexts or options.get('fcontexts_purge'):
+        files = reads.get('file_type') and reads.get('device_node') and reads
+        out['fcontexts'] = fc.plan_task(fcontexts or [], views, files or None, purge=options.get('fcontexts_purge'))
+        out['errors'] += out['fcontexts']['errors']
     return out
 
 
 def needs_commit(planned):
     """Whether any kind changes the store (running boolean values alone need no commit)."""
-    b, pe, po, lo = planned['booleans'], planned['permissive'], planned['ports'], planned['logins']
+    b, pe, po, lo, fx = (planned[k] for k in KINDS)
     return bool((b and b['persistent_set']) or (pe and (pe['add'] or pe['remove'])) or (po and po['changes'])
-                or (lo and lo['changes']))
+                or (lo and lo['changes']) or (fx and fx['changes']))
 
 
 def needs_reload(planned):
     """Whether the commit changes what the running kernel must load: permissive domains, port labels, login
     mappings. Booleans alone need no policy load: their running values are set directly (as setsebool and
-    ansible.posix.seboolean do), which saves loading the whole rebuilt policy into the kernel."""
+    ansible.posix.seboolean do), which saves loading the whole rebuilt policy into the kernel; file contexts are no
+    part of the kernel's policy at all (restorecon reads the files the commit installs)."""
     pe, po, lo = planned['permissive'], planned['ports'], planned['logins']
     return bool((pe and (pe['add'] or pe['remove'])) or (po and po['changes']) or (lo and lo['changes']))
 
@@ -89,7 +98,7 @@ def changed(planned):
 def commit(handle, planned, reload_policy):
     """Stage every kind's changes in one transaction and commit once (between the fault points
     selocal:before-commit and selocal:after-commit)."""
-    b, pe, po, lo = planned['booleans'], planned['permissive'], planned['ports'], planned['logins']
+    b, pe, po, lo, fx = (planned[k] for k in KINDS)
     handle.begin()
     if b and b['persistent_set']:
         handle.stage_booleans(b['persistent_set'])
@@ -99,6 +108,8 @@ def commit(handle, planned, reload_policy):
         handle.stage_ports(po['modify'], po['delete'])
     if lo and lo['changes']:
         handle.stage_logins(lo['modify'], lo['delete'])
+    if fx and fx['changes']:
+        handle.stage_rules(fx['changes'])
     handle.set_reload(reload_policy)
     handle.finish('selocal', sb.BoolError, COMMIT_HINT)
 
@@ -112,7 +123,7 @@ def set_running_booleans(planned):
 
 def result_parts(planned):
     """The per-kind result fields, shaped as each kind's own module returns them."""
-    b, pe, po, lo = planned['booleans'], planned['permissive'], planned['ports'], planned['logins']
+    b, pe, po, lo, fx = (planned[k] for k in KINDS)
     return dict(
         booleans=dict(changed=bool(b and b['changes']), changes=b['changes'] if b else [],
                       runtime_skipped=b['runtime_skipped'] if b else None),
@@ -121,6 +132,9 @@ def result_parts(planned):
         ports=dict(changed=bool(po and po['changes']), changes=po['changes'] if po else []),
         logins=dict(changed=bool(lo and lo['changes']), changes=lo['changes'] if lo else [],
                     weakened=lo['weakened'] if lo else []),
+        fcontexts=dict(changed=bool(fx and fx['changes']), changes=fx['changes'] if fx else [],
+                       commands=fx['lines'] if fx else [], relabelled=[], relabelled_count=0, restorecon_paths=[],
+                       restorecon_skipped=None),
     )
 
 
@@ -138,4 +152,6 @@ def diffs(planned, store):
         out.append(sp.diff(planned['ports'], store))
     if planned['logins'] and planned['logins']['changes']:
         out.append(sl.diff(planned['logins'], store))
+    if planned['fcontexts'] and planned['fcontexts']['changes']:
+        out.append(fc.diff(planned['fcontexts'], store))
     return out

@@ -205,15 +205,12 @@ store:
   type: str
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
-from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_input as inp
 from ansible_collections.confine.lsm.plugins.module_utils import _files
@@ -222,19 +219,11 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status
 LIST_LIMIT = 1000
 
 
-def read_optional(path):
-    """A store file's text, '' when it is missing or unreadable; one that is not a regular file raises InputError."""
-    try:
-        return inp.read_regular(path, 'the policy store file') or ''
-    except (IOError, OSError):
-        return ''
-
-
-def check_rules(module, rules, subs, result):
+def check_rules(module, rules, changes, subs, result):
     """Fail, naming each, on rules that semanage would refuse and libsemanage would take: a rule under an
     equivalence, a type that is no file or device type of the store's policy (read by setools)."""
-    errors = fc.equivalence_conflicts(rules, subs)
-    if any(r['state'] == 'present' for r in rules):
+    read = None
+    if any(r['state'] == 'present' for r in rules) and any(c['kind'] == 'rule' for c in changes):
         read = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(result['store']),
                                        ('file_type', 'device_node'))
         if read is None:
@@ -243,7 +232,7 @@ def check_rules(module, rules, subs, result):
                         'checked by libsemanage (or semanage) at commit only' % result['store'])
         else:
             result['type_check'] = 'setools'
-            errors += fc.type_errors(rules, read['file_type'][0] | read['device_node'][0], read['file_type'][1])
+    errors = fc.check_changed(rules, changes, subs, read)
     if errors:
         module.fail_json(msg='; '.join(errors) + '; nothing was changed', **result)
 
@@ -263,16 +252,23 @@ def commit_in_process(module, store, changes, result):
         handle.close()
 
 
+def commit_import(module, store, lines, result):
+    semanage = module.get_bin_path('semanage', required=True)
+    argv = [semanage, 'import', '-S', store] + ([] if module.params['reload'] else ['-N'])
+    _files.fault_point('fcontext:before-import')
+    rc, out, err = module.run_command(argv, data='\n'.join(lines) + '\n', binary_data=False)
+    if rc != 0:
+        result.update(changes=[], commits=0)
+        module.fail_json(msg='semanage refused the transaction, nothing was changed: %s'
+                         % (err or out).strip(), rc=rc, **result)
+
+
 def main():
-    rule_spec = dict(target=dict(type='str', required=True), setype=dict(type='str'),
-                     ftype=dict(type='str', default='a', choices=sorted(fc.FTYPES)),
-                     seuser=dict(type='str', default='system_u'), selevel=dict(type='str'),
-                     state=dict(type='str', default='present', choices=['present', 'absent']))
     equiv_spec = dict(target=dict(type='str', required=True), source=dict(type='str'),
                       state=dict(type='str', default='present', choices=['present', 'absent']))
     module = AnsibleModule(
         argument_spec=dict(
-            rules=dict(type='list', elements='dict', default=[], options=rule_spec,
+            rules=dict(type='list', elements='dict', default=[], options=fc.entry_options(),
                        required_if=[('state', 'present', ['setype'])]),
             equivalences=dict(type='list', elements='dict', default=[], options=equiv_spec,
                               required_if=[('state', 'present', ['source'])]),
@@ -299,91 +295,39 @@ def main():
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, changes=[], commands=[], commits=0, relabelled=[], relabelled_count=0,
                   restorecon_paths=[], restorecon_skipped=None, store=store, backend=None, type_check=None)
-    folder = fc.files_dir(store)
-    base = os.path.join(folder, 'file_contexts')
-    if not os.path.exists(base):
-        module.fail_json(msg='policy store %r is not installed (no %s)' % (store, base), **result)
     try:
-        policy = fc.parse_local(read_optional(base))
-        local = fc.parse_local(read_optional(os.path.join(folder, 'file_contexts.local')))
-        subs = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs')))
-        subs_dist = fc.parse_subs(read_optional(os.path.join(folder, 'file_contexts.subs_dist')))
-    except inp.InputError as exc:
+        views = fc.read_views(store)
+    except (fc.FcontextError, inp.InputError) as exc:
         module.fail_json(msg=to_native(exc), **result)
-    mls = any(len(c.split(':')) > 3 for c in list(policy.values())[:50])
-    if mls:
+    if views['mls']:
         rules, equivs = fc.normalize(p['rules'], p['equivalences'], 's0')
-    changes, lines = fc.plan(rules, equivs, local, subs, policy)
+    local, subs = views['local'], views['subs']
+    changes, lines = fc.plan(rules, equivs, local, subs, views['policy'])
     equivalences_change = any(c['kind'] == 'equivalence' for c in changes)
     if lines and not module.check_mode and fc.semanage is None and not equivalences_change:
         _respawn.into_system_python('semanage')  # returns only when no system Python has the bindings
-    changed_keys = set((c['target'], c['ftype']) for c in changes if c['kind'] == 'rule')
-    check_rules(module, [r for r in rules if (r['target'], r['ftype']) in changed_keys], dict(subs_dist, **subs),
-                result)
+    check_rules(module, rules, changes, dict(views['subs_dist'], **subs), result)
     in_process = fc.semanage is not None and not equivalences_change
     result.update(changes=changes, commands=lines, commits=1 if lines else 0,
                   backend=(('libsemanage' if in_process else 'semanage import') if lines else None))
-
     if changes and module._diff:
-        after_local, after_subs = dict(local), dict(subs)
-        for r in rules:
-            if r['state'] == 'present':
-                after_local[(r['target'], r['ftype'])] = r['context']
-            else:
-                after_local.pop((r['target'], r['ftype']), None)
-        for e in equivs:
-            if e['state'] == 'present':
-                after_subs[e['target']] = e['source']
-            else:
-                after_subs.pop(e['target'], None)
+        after_local, after_subs = fc.after(local, subs, rules, equivs)
+        header = 'file_contexts.local (%s)' % store
         result['diff'] = dict(before=fc.render(local, subs), after=fc.render(after_local, after_subs),
-                              before_header='file_contexts.local (%s)' % store,
-                              after_header='file_contexts.local (%s)' % store)
-
-    paths = p['restorecon_paths'] if p['restorecon_paths'] is not None else fc.restorecon_paths(rules, equivs)
-    result['restorecon_paths'] = paths
-    restorecon = None
-    if not p['restorecon']:
-        result['restorecon_skipped'] = 'restorecon=false'
-    elif not paths:
-        result['restorecon_skipped'] = 'no existing path is covered by the rules'
-    elif not se.active():
-        result['restorecon_skipped'] = 'SELinux is not active in the running kernel; files get these labels ' \
-                                       'at the next relabel'
-    else:
-        restorecon = module.get_bin_path('restorecon', required=True)
+                              before_header=header, after_header=header)
 
     if lines and not module.check_mode and in_process:
         commit_in_process(module, store, changes, result)
     elif lines and not module.check_mode:
-        semanage = module.get_bin_path('semanage', required=True)
-        argv = [semanage, 'import', '-S', store] + ([] if p['reload'] else ['-N'])
-        _files.fault_point('fcontext:before-import')
-        rc, out, err = module.run_command(argv, data='\n'.join(lines) + '\n', binary_data=False)
-        if rc != 0:
-            result.update(changes=[], commits=0)
-            module.fail_json(msg='semanage refused the transaction, nothing was changed: %s'
-                             % (err or out).strip(), rc=rc, **result)
+        commit_import(module, store, lines, result)
 
-    relabelled = []
-    if restorecon:
-        if not module.check_mode:
-            _files.fault_point('fcontext:before-restorecon')
-        argv = [restorecon, '-R', '-v'] + (['-n'] if module.check_mode else []) + ['--'] + paths
-        rc, out, err = module.run_command(argv)
-        if rc != 0:
-            module.fail_json(msg='restorecon failed (rc=%d): %s' % (rc, (err or out).strip()), **result)
-        relabelled = fc.parse_restorecon(out)
-        if module.check_mode and changes:
-            predicted, truncated = fc.predict([r for r in rules if r['state'] == 'present'], paths, _files.selinux_label)
-            if truncated:
-                module.warn('check mode looked at the first 100000 files only to predict relabels')
-            known = dict((x['path'], x) for x in relabelled)
-            known.update((x['path'], x) for x in predicted)
-            relabelled = [known[k] for k in sorted(known)]
-    result['relabelled_count'] = len(relabelled)
-    result['relabelled'] = relabelled[:LIST_LIMIT]
-    result['changed'] = bool(changes or relabelled)
+    paths = p['restorecon_paths'] if p['restorecon_paths'] is not None else fc.restorecon_paths(rules, equivs)
+    try:
+        result.update(fc.relabel(module, paths, p['restorecon'], module.check_mode,
+                                 [r for r in rules if r['state'] == 'present'], bool(changes), LIST_LIMIT))
+    except fc.FcontextError as exc:
+        module.fail_json(msg=to_native(exc), **result)
+    result['changed'] = bool(changes or result['relabelled_count'])
     module.exit_json(**result)
 
 

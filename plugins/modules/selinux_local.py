@@ -10,12 +10,13 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: selinux_local
-short_description: Set SELinux booleans, permissive domains, port labels and login mappings in one policy commit
+short_description: Set SELinux booleans, permissive domains, port labels, login mappings and file contexts in one commit
 version_added: 0.3.0
 description:
-  - Applies local policy-store modifications of four kinds at once, booleans (what C(setsebool -P) does),
-    permissive domains (C(semanage permissive)), port labels (C(semanage port)) and login mappings
-    (C(semanage login)), in B(one) libsemanage transaction with B(one) commit. Each commit rebuilds the policy (a
+  - Applies local policy-store modifications of five kinds at once, booleans (what C(setsebool -P) does),
+    permissive domains (C(semanage permissive)), port labels (C(semanage port)), login mappings
+    (C(semanage login)) and file-context rules (C(semanage fcontext)), in B(one) libsemanage transaction with B(one)
+    commit. Each commit rebuilds the policy (a
     boolean or a port re-expands the kernel policy, a permissive domain recompiles every module, tens of seconds of
     CPU on a small emulated host), so one commit for all of them costs about what the most expensive kind alone
     costs (measured on a lab VM, one task took 0.60 of the time and CPU of the four modules of these kinds).
@@ -136,11 +137,58 @@ options:
     type: list
     elements: str
     default: [unconfined_u]
+  fcontexts:
+    description:
+      - File-context rules, as M(confine.lsm.selinux_fcontext) takes them in its O(confine.lsm.selinux_fcontext#module:rules).
+        After the commit, C(restorecon -R -v) runs once over the existing paths they cover (see O(restorecon)).
+      - Path equivalences are not taken here (they go through C(semanage import)); use
+        M(confine.lsm.selinux_fcontext) for them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      target:
+        description: The path regular expression, as C(semanage fcontext) takes it (V(/srv/www(/.*\)?)).
+        type: str
+        required: true
+      setype:
+        description: The SELinux type, a file or device type of the policy. Required with O(fcontexts[].state=present).
+        type: str
+      ftype:
+        description: The file type the rule is for (V(a) all files, V(f) regular file, V(d) directory, V(c), V(b),
+          V(s), V(l), V(p)).
+        type: str
+        choices: [a, b, c, d, f, l, p, s]
+        default: a
+      seuser:
+        description: The SELinux user of the context.
+        type: str
+        default: system_u
+      selevel:
+        description: The MLS/MCS level. Defaults to V(s0) where the policy has MLS/MCS.
+        type: str
+      state:
+        description: V(present) sets the rule; V(absent) removes the local rule.
+        type: str
+        choices: [present, absent]
+        default: present
+  fcontexts_purge:
+    description: Remove every local file-context rule that O(fcontexts) does not name, in the same transaction.
+    type: bool
+    default: false
+  restorecon:
+    description:
+      - Run C(restorecon -R -v) over the existing paths the O(fcontexts) rules cover, after the commit (C(-n) in
+        check mode, with the relabels the new rules would cause predicted), when SELinux is active. A file someone
+        relabelled by hand is drift and is put back.
+    type: bool
+    default: true
   reload:
     description:
       - Load the rebuilt policy into the running kernel after the commit, when SELinux is active there, O(store)
         is the running policy's store and the commit changes permissive domains, port labels or login mappings.
-        Booleans alone need no load, since their running values are set directly.
+        Booleans alone need no load, since their running values are set directly, and file contexts are no part
+        of the kernel's policy.
     type: bool
     default: true
   store:
@@ -151,11 +199,13 @@ options:
 requirements:
   - libsemanage and libselinux Python bindings for the system Python (C(python3-semanage) and C(python3-selinux) on
     Debian and Ubuntu, C(python3-libsemanage) and C(python3-libselinux) on Fedora and RHEL)
-  - setools (C(python3-setools)) to check domains and port types before the commit (optional)
+  - setools (C(python3-setools)) to check domains, port types and file types before the commit (optional)
+  - C(restorecon) (C(policycoreutils)) when O(fcontexts) are given
 notes:
-  - File contexts stay with M(confine.lsm.selinux_fcontext) (they need a relabel of what they cover) and policy
-    modules with M(confine.lsm.selinux_policy_module) (each needs its reviewed sha256).
-  - The role C(confine.lsm.confine_selinux) uses this module for its booleans, permissive domains, ports and logins.
+  - File-context equivalences stay with M(confine.lsm.selinux_fcontext) and policy modules with
+    M(confine.lsm.selinux_policy_module) (each needs its reviewed sha256).
+  - The role C(confine.lsm.confine_selinux) uses this module for its booleans, permissive domains, ports, logins
+    and file contexts.
 seealso:
   - module: confine.lsm.sebool_persist
   - module: confine.lsm.selinux_permissive
@@ -264,6 +314,45 @@ logins:
       type: list
       elements: str
       returned: always
+fcontexts:
+  description: The file contexts' part; C(changes) and the relabel fields as M(confine.lsm.selinux_fcontext)
+    returns them.
+  returned: always
+  type: dict
+  contains:
+    changed:
+      description: Whether a rule changed or a file was relabelled.
+      type: bool
+      returned: always
+    changes:
+      description: One entry per rule that changed, with C(kind), C(target), C(ftype), C(before), C(after) (and
+        C(purged) for one taken out by O(fcontexts_purge)).
+      type: list
+      elements: dict
+      returned: always
+    commands:
+      description: The changes as C(semanage import) lines.
+      type: list
+      elements: str
+      returned: always
+    relabelled:
+      description: Files relabelled (in check mode, that would be), at most 1000 listed.
+      type: list
+      elements: dict
+      returned: always
+    relabelled_count:
+      description: How many files were (or would be) relabelled.
+      type: int
+      returned: always
+    restorecon_paths:
+      description: The paths given to restorecon.
+      type: list
+      elements: str
+      returned: always
+    restorecon_skipped:
+      description: Why restorecon did not run, or null.
+      type: str
+      returned: always
 weakened:
   description: Every lowering this task made (or would make in check mode), from every kind.
   returned: always
@@ -281,7 +370,8 @@ store:
   type: str
   sample: default
 type_check:
-  description: How domains and port types were checked before the commit, V(setools) or V(libsemanage).
+  description: How domains, port types and file types were checked before the commit, V(setools) or
+    V(libsemanage).
   returned: always
   type: str
   sample: setools
@@ -294,6 +384,7 @@ reloaded:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
 from ansible_collections.confine.lsm.plugins.module_utils import _respawn
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
@@ -306,10 +397,12 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status
 from ansible_collections.confine.lsm.plugins.module_utils import _store_task as task
 
 NOTHING = '; nothing was changed'
+LIST_LIMIT = 1000
 
 
 def check_input(p):
-    """(wanted booleans, permissive, ports, logins) normalized; every bad value of every kind in one error list."""
+    """(wanted booleans, {permissive, ports, logins, fcontexts} entries normalized, errors): every bad value of every
+    kind in one error list (file contexts' levels are set once the store's MLS is known)."""
     wanted, errors = sb.wanted_values(p['booleans'])
     entries = {}
     for kind, check in (('permissive', lambda: pm.check_input(p['permissive'], p['permissive_keep'], p['store'])),
@@ -319,6 +412,10 @@ def check_input(p):
             entries[kind] = check()
         except (inp.InputError, pm.PermissiveError, sp.PortError, sl.LoginError) as exc:
             errors.append(to_native(exc).replace(NOTHING, ''))
+    try:
+        entries['fcontexts'] = fc.normalize(p['fcontexts'], [], None)[0]
+    except fc.FcontextError as exc:
+        errors.append(to_native(exc))
     return wanted, entries, errors
 
 
@@ -333,6 +430,10 @@ def main():
             ports_purge=dict(type='bool', default=False),
             logins=dict(type='list', elements='dict', default=[], options=sl.entry_options()),
             logins_purge=dict(type='bool', default=False),
+            fcontexts=dict(type='list', elements='dict', default=[], options=fc.entry_options(),
+                           required_if=[('state', 'present', ['setype'])]),
+            fcontexts_purge=dict(type='bool', default=False),
+            restorecon=dict(type='bool', default=True),
             unconfined_users=dict(type='list', elements='str', default=list(sl.UNCONFINED)),
             allow_weaken=dict(type='bool', default=False),
             reload=dict(type='bool', default=True),
@@ -351,33 +452,43 @@ def main():
                              'python3-libselinux on Fedora and RHEL)' + NOTHING)
     store = p['store'] or cfg.default_store_or_fail(module)
     result = dict(changed=False, commits=0, weakened=[], store=store, type_check='libsemanage', reloaded=False)
-    result.update(local.result_parts(dict(booleans=None, permissive=None, ports=None, logins=None)))
-    attributes = [a for a, kind in (('domain', 'permissive'), ('port_type', 'ports')) if entries[kind]]
+    result.update(local.result_parts(dict((k, None) for k in local.KINDS)))
+    views = None
+    if entries['fcontexts'] or p['fcontexts_purge']:
+        try:
+            views = fc.read_views(store)
+        except (fc.FcontextError, inp.InputError) as exc:
+            module.fail_json(msg=to_native(exc) + NOTHING, **result)
+        if views['mls']:
+            entries['fcontexts'] = fc.normalize(p['fcontexts'], [], 's0')[0]
+    attributes = [a for a, kind in (('domain', 'permissive'), ('port_type', 'ports'), ('file_type', 'fcontexts'),
+                                    ('device_node', 'fcontexts')) if entries[kind]]
     reads = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(store), attributes) \
         if attributes else {}
     if attributes and reads is None:
-        module.warn('setools could not read the policy of store %s (is python3-setools installed?): domains and port '
-                    'types are checked by libsemanage at commit only' % store)
+        module.warn('setools could not read the policy of store %s (is python3-setools installed?): domains, port '
+                    'types and file types are checked by libsemanage at commit only' % store)
     elif attributes:
         result['type_check'] = 'setools'
     handle = task.open_or_fail(module, local.LocalStore, store, result)
     try:
-        run(module, handle, wanted, entries, reads or {}, result)
+        run(module, handle, wanted, entries, reads or {}, result, views)
     finally:
         handle.close()
 
 
-def run(module, handle, wanted, entries, reads, result):
+def run(module, handle, wanted, entries, reads, result, views):
     p = module.params
     store = result['store']
     other_store = task.other_store_reason(p['store'])
     runtime_now = sb.runtime_values(wanted) if wanted else None
     options = dict((k, p[k]) for k in ('permissive_purge', 'permissive_keep', 'ports_purge', 'logins_purge',
-                                       'unconfined_users'))
+                                       'unconfined_users', 'fcontexts_purge'))
     try:
         planned = local.plan(handle, wanted, entries['permissive'], entries['ports'], entries['logins'], reads,
                              options, runtime_now=runtime_now,
-                             runtime_skipped=sb.skipped_reason(runtime_now, True, other_store) if wanted else None)
+                             runtime_skipped=sb.skipped_reason(runtime_now, True, other_store) if wanted else None,
+                             fcontexts=entries['fcontexts'], views=views)
     except local.ERRORS as exc:
         module.fail_json(msg=to_native(exc) + NOTHING, **result)
     if planned['errors']:
@@ -398,7 +509,23 @@ def run(module, handle, wanted, entries, reads, result):
             local.set_running_booleans(planned)
         except local.ERRORS as exc:
             module.fail_json(msg=to_native(exc), **result)
+    if entries['fcontexts']:
+        relabel(module, planned['fcontexts'], result)
     module.exit_json(**result)
+
+
+def relabel(module, planned, result):
+    """restorecon over what the declared rules cover, after the commit (only looking in check mode), as
+    selinux_fcontext does; a file relabelled makes the task changed."""
+    present = [r for r in planned['rules'] if r['state'] == 'present']
+    try:
+        result['fcontexts'].update(fc.relabel(module, fc.restorecon_paths(planned['rules'], []),
+                                              module.params['restorecon'], module.check_mode, present,
+                                              bool(planned['changes']), LIST_LIMIT))
+    except fc.FcontextError as exc:
+        module.fail_json(msg=to_native(exc), **result)
+    if result['fcontexts']['relabelled_count']:
+        result['fcontexts']['changed'] = result['changed'] = True
 
 
 if __name__ == '__main__':

@@ -75,7 +75,7 @@ def lab(tmp_path, monkeypatch):
     tool(bindir, 'semanage', SEMANAGE % (str(root), str(log)))
     tool(bindir, 'restorecon', RESTORECON % str(rlog))
     monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
-    monkeypatch.setattr(mod.se, 'active', lambda: True)
+    monkeypatch.setattr(fc.se, 'active', lambda: True)
     config = tmp_path / 'config'
     config.write_text('SELINUX=enforcing\nSELINUXTYPE=targeted\n')
     monkeypatch.setattr(cfg, 'CONFIG', str(config))
@@ -170,7 +170,7 @@ def test_restorecon_runs_over_the_covered_paths_or_is_skipped(lab, run_module, m
     res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
     assert res['restorecon_paths'] == [lab['www']]
     assert lab['rlog'].read_text().split() == ['-R', '-v', '--', lab['www']]
-    monkeypatch.setattr(mod.se, 'active', lambda: False)
+    monkeypatch.setattr(fc.se, 'active', lambda: False)
     off = run_module(mod.main, rules(lab, 'httpd_sys_rw_content_t'))
     assert 'not active' in off['restorecon_skipped']
 

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.confine.lsm.plugins.modules import selinux_local as mod
+from ansible_collections.confine.lsm.plugins.module_utils import _fcontext as fc
 from ansible_collections.confine.lsm.plugins.module_utils import _sebool as sb
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux as se
 from ansible_collections.confine.lsm.plugins.module_utils import _selinux_config as cfg
@@ -18,6 +19,7 @@ from ansible_collections.confine.lsm.plugins.module_utils import _status
 
 DOMAINS = {'httpd_t', 'dhcpc_t', 'sshd_t'}
 PORT_TYPES = {'http_port_t', 'ssh_port_t'}
+FILE_TYPES = {'httpd_sys_content_t', 'var_t'}
 POLICY_PORTS = {(80, 80, 'tcp'): ('http_port_t', 's0')}
 POLICY_LOGINS = {'root': ('unconfined_u', 's0-s0:c0.c1023'), '__default__': ('user_u', 's0')}
 POLICY_BOOLEANS = {'httpd_can_network_connect': False, 'httpd_can_sendmail': True}
@@ -74,6 +76,9 @@ class FakeStore(object):
     def stage_logins(self, modify, delete):
         self.staged.append(('logins', list(modify), list(delete)))
 
+    def stage_rules(self, changes):
+        self.staged.append(('fcontexts', [(c['target'], c['ftype'], c['after']) for c in changes]))
+
     def set_reload(self, reload_policy):
         FakeStore.reloads.append(reload_policy)
 
@@ -85,6 +90,15 @@ class FakeStore(object):
                 FakeStore.permissive = (FakeStore.permissive | set(op[1])) - set(op[2])
             elif op[0] == 'ports':
                 FakeStore.ports = sp.after(FakeStore.ports, op[1], op[2])
+            elif op[0] == 'fcontexts':  # libsemanage installs file_contexts.local at the commit
+                rules = fc.parse_local(FakeStore.local_file.read_text() if FakeStore.local_file.exists() else '')
+                for target, ftype, context in op[1]:
+                    if context is None:
+                        rules.pop((target, ftype), None)
+                    else:
+                        rules[(target, ftype)] = context
+                FakeStore.local_file.write_text(''.join('%s %s%s\n' % (t, fc.FTYPES[f] + ' ' if fc.FTYPES[f] else '', c)
+                                                        for (t, f), c in sorted(rules.items())))
             else:
                 FakeStore.logins = sl.after(FakeStore.logins, op[1], op[2])
         FakeStore.transactions.append(self.staged)
@@ -101,12 +115,28 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(sb, 'runtime_values', lambda names: dict(
         (n, FakeStore.running[n]) for n in names if n in FakeStore.running))
     monkeypatch.setattr(sb, 'set_runtime', FakeStore.running.update)
+    members = {'domain': DOMAINS, 'port_type': PORT_TYPES, 'file_type': FILE_TYPES, 'device_node': set()}
     monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: dict(
-        (a, (DOMAINS if a == 'domain' else PORT_TYPES, DOMAINS | PORT_TYPES, set())) for a in attributes))
+        (a, (members[a], DOMAINS | PORT_TYPES | FILE_TYPES, set())) for a in attributes))
     monkeypatch.setattr(se, 'active', lambda: True)
     config = tmp_path / 'config'
     config.write_text('SELINUX=enforcing\nSELINUXTYPE=default\n')
     monkeypatch.setattr(cfg, 'CONFIG', str(config))
+    files = tmp_path / 'etc-selinux' / 'default' / 'contexts' / 'files'
+    files.mkdir(parents=True)
+    (files / 'file_contexts').write_text('/srv(/.*)?    system_u:object_r:var_t:s0\n')
+    monkeypatch.setattr(fc, 'ROOT', str(tmp_path / 'etc-selinux'))
+    FakeStore.local_file = files / 'file_contexts.local'
+    FakeStore.relabels = []
+    www = tmp_path / 'www'
+    www.mkdir()
+    FakeStore.www = str(www)
+
+    def run_command(self, argv, **kw):
+        FakeStore.relabels.append(list(argv))
+        return 0, 'Relabeled %s from system_u:object_r:var_t:s0 to system_u:object_r:httpd_sys_content_t:s0\n' % www, ''
+    monkeypatch.setattr(mod.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(mod.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)
     return FakeStore
 
 
@@ -190,3 +220,48 @@ def test_booleans_alone_commit_without_loading_the_policy_and_set_the_running_va
                                       'ports': [{'port': 8123, 'setype': 'http_port_t'}]})
     assert with_port['reloaded'] and store.reloads == [False, True], with_port
     assert store.running['httpd_can_network_connect'] is False
+
+
+def test_file_contexts_join_the_one_commit_and_are_relabelled_after_it(store, run_module):
+    web = store.www + '(/.*)?'
+    args = dict(EVERYTHING, fcontexts=[{'target': web, 'setype': 'httpd_sys_content_t'}])
+    check = run_module(mod.main, args, check=True, diff=True)
+    assert check['changed'] and check['commits'] == 1 and store.transactions == [], check
+    assert check['diff'][-1]['before_header'] == 'file_contexts.local (default)' and 'httpd_sys_content_t' in \
+        check['diff'][-1]['after'] and store.relabels[-1][:4] == ['/sbin/restorecon', '-R', '-v', '-n']
+    res = run_module(mod.main, args)
+    assert res['changed'] and res['commits'] == 1 and len(store.transactions) == 1, res
+    assert [op[0] for op in store.transactions[0]] == ['booleans', 'permissive', 'ports', 'logins', 'fcontexts']
+    assert store.reloads == [True] and 'httpd_sys_content_t:s0' in store.local_file.read_text()
+    assert res['fcontexts']['changes'][0]['after'] == 'system_u:object_r:httpd_sys_content_t:s0'
+    assert res['fcontexts']['relabelled_count'] == 1 and store.relabels[-1] == [
+        '/sbin/restorecon', '-R', '-v', '--', store.www]
+    # a file relabelled by hand is drift: the rule is in place, restorecon puts the file back (no commit)
+    again = run_module(mod.main, args)
+    assert again['changed'] and again['commits'] == 0 and again['fcontexts']['relabelled_count'] == 1
+    assert not again['fcontexts']['changes'] and len(store.transactions) == 1
+
+
+def test_file_contexts_alone_need_no_policy_load_and_a_purge_goes_in_the_same_commit(store, run_module):
+    store.local_file.write_text('/srv/old(/.*)?    system_u:object_r:var_t:s0\n')
+    store.ports = {(9000, 9000, 'tcp'): ('http_port_t', 's0')}
+    args = {'fcontexts': [{'target': '/srv/new(/.*)?', 'setype': 'var_t'}], 'fcontexts_purge': True,
+            'ports': [{'port': 8123, 'setype': 'http_port_t'}], 'ports_purge': True}
+    res = run_module(mod.main, args)
+    assert res['commits'] == 1 and len(store.transactions) == 1 and store.reloads == [True], res
+    assert sorted((c['target'], c.get('purged', False)) for c in res['fcontexts']['changes']) == [
+        ('/srv/new(/.*)?', False), ('/srv/old(/.*)?', True)]
+    assert '/srv/old' not in store.local_file.read_text() and '/srv/new' in store.local_file.read_text()
+    assert store.ports == {(8123, 8123, 'tcp'): ('http_port_t', 's0')}
+    assert res['fcontexts']['restorecon_skipped'] == 'no existing path is covered by the rules'
+    alone = run_module(mod.main, {'fcontexts': [{'target': '/srv/new(/.*)?', 'state': 'absent'}]})
+    assert alone['commits'] == 1 and not alone['reloaded'] and store.reloads == [True, False], alone
+
+
+def test_a_file_context_type_that_is_no_file_type_refuses_every_kind(store, run_module):
+    res = run_module(mod.main, dict(EVERYTHING, fcontexts=[{'target': '/srv/x(/.*)?', 'setype': 'httpd_t'}]))
+    assert res['failed'] and 'httpd_t for /srv/x(/.*)? is not a file or device type' in res['msg'], res['msg']
+    assert store.transactions == [] and not store.local_file.exists()
+    bad = run_module(mod.main, {'fcontexts': [{'target': 'srv/x', 'setype': 'var_t'}],
+                                'booleans': {'httpd_can_sendmail': 'maybe'}})
+    assert bad['failed'] and "'srv/x'" in bad['msg'] and "'maybe'" in bad['msg'] and store.transactions == []
