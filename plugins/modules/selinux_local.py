@@ -509,13 +509,13 @@ def run(module, handle, wanted, entries, reads, result, views):
             local.set_running_booleans(planned)
         except local.ERRORS as exc:
             module.fail_json(msg=to_native(exc), **result)
-    if entries['fcontexts']:
+    if planned['fcontexts'] is not None:  # rules named or purged: what they cover, purged rules' paths too
         relabel(module, planned['fcontexts'], result)
     module.exit_json(**result)
 
 
 def relabel(module, planned, result):
-    """restorecon over what the declared rules cover, after the commit (only looking in check mode), as
+    """restorecon over what the named and purged rules cover, after the commit (only looking in check mode), as
     selinux_fcontext does; a file relabelled makes the task changed."""
     present = [r for r in planned['rules'] if r['state'] == 'present']
     try:

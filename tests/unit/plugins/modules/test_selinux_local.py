@@ -256,6 +256,11 @@ def test_file_contexts_alone_need_no_policy_load_and_a_purge_goes_in_the_same_co
     assert res['fcontexts']['restorecon_skipped'] == 'no existing path is covered by the rules'
     alone = run_module(mod.main, {'fcontexts': [{'target': '/srv/new(/.*)?', 'state': 'absent'}]})
     assert alone['commits'] == 1 and not alone['reloaded'] and store.reloads == [True, False], alone
+    # a purged rule's files go back to what the policy says: restorecon covers its path too
+    store.local_file.write_text('%s(/.*)?    system_u:object_r:httpd_sys_content_t:s0\n' % store.www)
+    purge = run_module(mod.main, {'fcontexts_purge': True})
+    assert purge['fcontexts']['changes'][0]['purged'] and purge['fcontexts']['restorecon_paths'] == [store.www]
+    assert store.relabels[-1] == ['/sbin/restorecon', '-R', '-v', '--', store.www]
 
 
 def test_a_file_context_type_that_is_no_file_type_refuses_every_kind(store, run_module):
