@@ -20,8 +20,8 @@ def run(argv, env=None, check=True, cwd=ROOT, merge=True):
     proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT if merge else subprocess.PIPE, universal_newlines=True, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError('%s failed (rc=%d):\n%s%s' % (' '.join(argv), proc.returncode, proc.stdout[-5000:],
-                                                         proc.stderr[-3000:] if proc.stderr else ''))
+        raise AssertionError('%s failed (rc=%d):\n%s%s' % (
+            ' '.join(argv), proc.returncode, proc.stdout[-5000:], proc.stderr[-3000:] if proc.stderr else ''))
     return proc
 
 

@@ -161,10 +161,10 @@ def test_installed_reads_the_store_and_decompresses(tmp_path):
 
 
 def test_type_errors_name_unknown_types_and_types_that_are_no_file_types():
-    rules, _ = fc.normalize([{'target': '/srv/a', 'setype': 'httpd_sys_contnet_t'},
-                             {'target': '/srv/b', 'setype': 'httpd_t'},
-                             {'target': '/srv/c', 'setype': 'httpd_sys_content_t'},
-                             {'target': '/srv/d', 'state': 'absent'}], [], 's0')
+    rules = fc.normalize([{'target': '/srv/a', 'setype': 'httpd_sys_contnet_t'},
+                          {'target': '/srv/b', 'setype': 'httpd_t'},
+                          {'target': '/srv/c', 'setype': 'httpd_sys_content_t'},
+                          {'target': '/srv/d', 'state': 'absent'}], [], 's0')[0]
     errors = fc.type_errors(rules, {'httpd_sys_content_t'}, {'httpd_sys_content_t', 'httpd_t'})
     assert len(errors) == 2, errors
     assert 'httpd_sys_contnet_t for /srv/a is not a type of the policy' in errors[0] and 'httpd_sys_content_t' in errors[0]
@@ -172,9 +172,9 @@ def test_type_errors_name_unknown_types_and_types_that_are_no_file_types():
 
 
 def test_equivalence_conflicts_name_the_rule_to_give_instead():
-    rules, _ = fc.normalize([{'target': '/srv/web/data(/.*)?', 'setype': 'var_t'},
-                             {'target': '/srv/webby(/.*)?', 'setype': 'var_t'},
-                             {'target': '/srv/web/old', 'state': 'absent'}], [], None)
+    rules = fc.normalize([{'target': '/srv/web/data(/.*)?', 'setype': 'var_t'},
+                          {'target': '/srv/webby(/.*)?', 'setype': 'var_t'},
+                          {'target': '/srv/web/old', 'state': 'absent'}], [], None)[0]
     errors = fc.equivalence_conflicts(rules, {'/srv/web': '/var/www'})
     assert errors == ['target /srv/web/data(/.*)? lies under the equivalence /srv/web = /var/www; give the rule for '
                       '/var/www/data(/.*)? instead'], errors
