@@ -563,19 +563,30 @@ def main():
         # of this checkout, and medians over two states would describe neither
         latest = max((p for p in parts if any(r['contender'] == BASELINE_NAME for r in p['rows'])),
                      key=lambda p: p['started'], default=None)
-        # a size of an item case likewise from the runs of the newest checkout that measured it (runs that recorded
-        # no revision count as one older state): a later checkout may have changed the module, and a median over
-        # two states would describe neither
+        # a size of an item case likewise from the runs of the newest module code that measured it (runs that
+        # recorded no revision count as one older state): a later checkout may have changed the module, and a median
+        # over two states would describe neither
+        def state(part):
+            """The module code a run measured: its commit's plugins tree (runs of two commits with the same plugins
+            measured the same modules); a run from a changed checkout ('+') or with no revision stands alone."""
+            rev = part.get('revision')
+            if not rev or rev.endswith('+'):
+                return rev
+            tree = subprocess.run(['git', '-C', ROOT, 'rev-parse', '%s:plugins' % rev], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, universal_newlines=True, check=False).stdout.strip()
+            return tree or rev
+
         newest = {}
         for p in sorted(parts, key=lambda p: p['started']):
+            p['_state'] = state(p)
             for r in p['rows']:
                 if r['case'] in CASES:
-                    newest[(r['case'], r['size'])] = p.get('revision')
+                    newest[(r['case'], r['size'])] = p['_state']
         data = dict(first, started=min(p['started'] for p in parts), finished=max(p['finished'] for p in parts),
                     rows=[r for p in parts for r in p['rows']
                           if not (paired and r['case'] in ('enforce', 'verify') and p is not latest)
                           and not (strategies and r['case'] == 'fleet' and 'strategy' not in r)
-                          and not (r['case'] in CASES and newest[(r['case'], r['size'])] != p.get('revision'))],
+                          and not (r['case'] in CASES and newest[(r['case'], r['size'])] != p['_state'])],
                     profile_copies=max(p.get('profile_copies', 0) for p in parts))
         bench = Bench(args)
         bench.rows = data['rows']
