@@ -563,6 +563,7 @@ def main():
         # of this checkout, and medians over two states would describe neither
         latest = max((p for p in parts if any(r['contender'] == BASELINE_NAME for r in p['rows'])),
                      key=lambda p: p['started'], default=None)
+
         # a size of an item case likewise from the runs of the newest module code that measured it (runs that
         # recorded no revision count as one older state): a later checkout may have changed the module, and a median
         # over two states would describe neither
