@@ -80,31 +80,44 @@ def purged(rules, local):
             for (t, f) in sorted(local) if (t, f) not in named]
 
 
+def changing(rules, changes):
+    """The rules whose change is in changes (a plan's)."""
+    keys = set((c['target'], c['ftype']) for c in changes if c['kind'] == 'rule')
+    return [r for r in rules if (r['target'], r['ftype']) in keys]
+
+
+def sets_a_type(rules, changes):
+    """Whether a rule that changes sets a type: only then is the policy read to check it (a no-change run, or one
+    that only removes rules, reads nothing)."""
+    return any(r['state'] == 'present' for r in changing(rules, changes))
+
+
 def check_changed(rules, changes, subs, read):
     """Errors for the rules that change: under an equivalence, or (read: setools' {attribute: (types, all types,
     permissive)} for file_type and device_node, None when unread) a type that is no file or device type."""
-    keys = set((c['target'], c['ftype']) for c in changes if c['kind'] == 'rule')
-    changing = [r for r in rules if (r['target'], r['ftype']) in keys]
-    errors = equivalence_conflicts(changing, subs)
+    changing_rules = changing(rules, changes)
+    errors = equivalence_conflicts(changing_rules, subs)
     if read is not None:
-        errors += type_errors(changing, read['file_type'][0] | read['device_node'][0], read['file_type'][1])
+        errors += type_errors(changing_rules, read['file_type'][0] | read['device_node'][0], read['file_type'][1])
     return errors
 
 
-def plan_task(rules, views, read, purge=False):
-    """What one task's rules change (views: read_views(); read: as for check_changed), the local rules it does not
-    name taken out too when purge: {errors, changes, lines, rules, local, subs}. Nothing is changed here."""
+def plan_task(rules, views, read_types, purge=False):
+    """What one task's rules change (views: read_views(); read_types: a function returning what check_changed
+    takes as read, called only when a changing rule sets a type), the local rules it does not name taken out too
+    when purge: {errors, changes, lines, rules, local, subs}. Nothing is changed here."""
     rules = rules + (purged(rules, views['local']) if purge else [])
     changes, lines = plan(rules, [], views['local'], views['subs'], views['policy'])
+    read = read_types() if sets_a_type(rules, changes) else None
     errors = check_changed(rules, changes, dict(views['subs_dist'], **views['subs']), read)
     return dict(errors=errors, changes=changes, lines=lines, rules=rules, local=views['local'], subs=views['subs'])
 
 
-def diff(planned, store):
-    """An Ansible diff of the local file-context rules before and after a plan_task() plan."""
+def diff(store, local, subs, rules, equivs=()):
+    """An Ansible diff of the local file-context rules and equivalences before and after rules and equivs."""
     header = 'file_contexts.local (%s)' % store
-    after_local, after_subs = after(planned['local'], planned['subs'], planned['rules'], [])
-    return dict(before=render(planned['local'], planned['subs']), after=render(after_local, after_subs),
+    after_local, after_subs = after(local, subs, rules, equivs)
+    return dict(before=render(local, subs), after=render(after_local, after_subs),
                 before_header=header, after_header=header)
 
 

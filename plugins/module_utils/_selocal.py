@@ -34,15 +34,17 @@ class LocalStore(sp.PortStore, sl.LoginStore, pm.PermissiveStore, fc.FcontextSto
 
 
 def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=None, runtime_skipped=None,
-         fcontexts=None, views=None):
+         fcontexts=None, views=None, read_file_types=None):
     """Every kind's plan through one handle: {errors, weakened, booleans, permissive, ports, logins, fcontexts},
     each kind's entry its planner's output (None when the task names nothing of that kind and purges nothing).
 
     wanted: {boolean: bool}; permissive, ports, logins, fcontexts: normalized entries; reads: {attribute: setools
-    read or None} for 'domain', 'port_type', 'file_type' and 'device_node'; options: permissive_purge,
+    read or None} for 'domain' and 'port_type'; options: permissive_purge,
     permissive_keep, ports_purge, logins_purge, unconfined_users, fcontexts_purge; runtime_now: the booleans' running
     values (None: SELinux is not active); runtime_skipped: why running values are left alone, or None; views: the
-    store's file-context files (_fcontext.read_views), read when fcontexts are named or purged."""
+    store's file-context files (_fcontext.read_views), read when fcontexts are named or purged; read_file_types:
+    a function returning setools' read of file_type and device_node (or None), called only when a file-context rule
+    that changes sets a type."""
     out = dict(errors=[], weakened=[], booleans=None, permissive=None, ports=None, logins=None, fcontexts=None)
     if wanted:
         persistent_now = handle.values(wanted)
@@ -68,8 +70,8 @@ def plan(handle, wanted, permissive, ports, logins, reads, options, runtime_now=
         out['errors'] += out['logins']['errors']
         out['weakened'] += out['logins']['weakened']
     if fcontexts or options.get('fcontexts_purge'):
-        files = reads.get('file_type') and reads.get('device_node') and reads
-        out['fcontexts'] = fc.plan_task(fcontexts or [], views, files or None, purge=options.get('fcontexts_purge'))
+        out['fcontexts'] = fc.plan_task(fcontexts or [], views, read_file_types or (lambda: None),
+                                        purge=options.get('fcontexts_purge'))
         out['errors'] += out['fcontexts']['errors']
     return out
 
@@ -153,5 +155,6 @@ def diffs(planned, store):
     if planned['logins'] and planned['logins']['changes']:
         out.append(sl.diff(planned['logins'], store))
     if planned['fcontexts'] and planned['fcontexts']['changes']:
-        out.append(fc.diff(planned['fcontexts'], store))
+        fx = planned['fcontexts']
+        out.append(fc.diff(store, fx['local'], fx['subs'], fx['rules']))
     return out

@@ -223,7 +223,7 @@ def check_rules(module, rules, changes, subs, result):
     """Fail, naming each, on rules that semanage would refuse and libsemanage would take: a rule under an
     equivalence, a type that is no file or device type of the store's policy (read by setools)."""
     read = None
-    if any(r['state'] == 'present' for r in rules) and any(c['kind'] == 'rule' for c in changes):
+    if fc.sets_a_type(rules, changes):
         read = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(result['store']),
                                        ('file_type', 'device_node'))
         if read is None:
@@ -311,10 +311,7 @@ def main():
     result.update(changes=changes, commands=lines, commits=1 if lines else 0,
                   backend=(('libsemanage' if in_process else 'semanage import') if lines else None))
     if changes and module._diff:
-        after_local, after_subs = fc.after(local, subs, rules, equivs)
-        header = 'file_contexts.local (%s)' % store
-        result['diff'] = dict(before=fc.render(local, subs), after=fc.render(after_local, after_subs),
-                              before_header=header, after_header=header)
+        result['diff'] = fc.diff(store, local, subs, rules, equivs)
 
     if lines and not module.check_mode and in_process:
         commit_in_process(module, store, changes, result)

@@ -461,13 +461,12 @@ def main():
             module.fail_json(msg=to_native(exc) + NOTHING, **result)
         if views['mls']:
             entries['fcontexts'] = fc.normalize(p['fcontexts'], [], 's0')[0]
-    attributes = [a for a, kind in (('domain', 'permissive'), ('port_type', 'ports'), ('file_type', 'fcontexts'),
-                                    ('device_node', 'fcontexts')) if entries[kind]]
+    attributes = [a for a, kind in (('domain', 'permissive'), ('port_type', 'ports')) if entries[kind]]
     reads = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(store), attributes) \
         if attributes else {}
     if attributes and reads is None:
         module.warn('setools could not read the policy of store %s (is python3-setools installed?): domains, port '
-                    'types and file types are checked by libsemanage at commit only' % store)
+                    'types are checked by libsemanage at commit only' % store)
     elif attributes:
         result['type_check'] = 'setools'
     handle = task.open_or_fail(module, local.LocalStore, store, result)
@@ -488,7 +487,8 @@ def run(module, handle, wanted, entries, reads, result, views):
         planned = local.plan(handle, wanted, entries['permissive'], entries['ports'], entries['logins'], reads,
                              options, runtime_now=runtime_now,
                              runtime_skipped=sb.skipped_reason(runtime_now, True, other_store) if wanted else None,
-                             fcontexts=entries['fcontexts'], views=views)
+                             fcontexts=entries['fcontexts'], views=views,
+                             read_file_types=lambda: read_file_types(module, result))
     except local.ERRORS as exc:
         module.fail_json(msg=to_native(exc) + NOTHING, **result)
     if planned['errors']:
@@ -512,6 +512,19 @@ def run(module, handle, wanted, entries, reads, result, views):
     if planned['fcontexts'] is not None:  # rules named or purged: what they cover, purged rules' paths too
         relabel(module, planned['fcontexts'], result)
     module.exit_json(**result)
+
+
+def read_file_types(module, result):
+    """setools' read of the file and device types, made only when a file-context rule that changes sets a type (a
+    run with nothing to change reads no policy for them)."""
+    read = _status.policy_types_of(_status.import_policyrep(), _status.policy_file(result['store']),
+                                   ('file_type', 'device_node'))
+    if read is None:
+        module.warn('setools could not read the policy of store %s (is python3-setools installed?): file types are '
+                    'checked by libsemanage at commit only' % result['store'])
+    else:
+        result['type_check'] = 'setools'
+    return read
 
 
 def relabel(module, planned, result):

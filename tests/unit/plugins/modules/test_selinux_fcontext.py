@@ -276,3 +276,16 @@ def test_without_setools_libsemanage_checks_at_commit_and_the_task_says_so(lab, 
     res = run_module(mod.main, rules(lab, 'httpd_sys_content_t'))
     assert res['changed'] and res['type_check'] == 'libsemanage' and len(bindings.commits) == 1
     assert any('setools could not read' in w for w in warned), warned
+
+
+def test_the_policy_is_read_only_when_a_changing_rule_sets_a_type(lab, bindings, run_module, monkeypatch):
+    reads = []
+    real = _status.policy_types_of
+    monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: (
+        reads.append(1), real(policyrep, path, attributes))[1])
+    args = rules(lab, 'httpd_sys_content_t', 'var_t')
+    assert run_module(mod.main, args)['type_check'] == 'setools' and reads == [1]
+    assert run_module(mod.main, args)['type_check'] is None and reads == [1]  # nothing changes: nothing read
+    gone = dict(args, rules=[args['rules'][0], dict(target=args['rules'][1]['target'], state='absent')])
+    res = run_module(mod.main, gone)  # one rule in place, one removed: no type to check
+    assert res['commits'] == 1 and res['type_check'] is None and reads == [1], res

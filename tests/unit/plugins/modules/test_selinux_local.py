@@ -270,3 +270,17 @@ def test_a_file_context_type_that_is_no_file_type_refuses_every_kind(store, run_
     bad = run_module(mod.main, {'fcontexts': [{'target': 'srv/x', 'setype': 'var_t'}],
                                 'booleans': {'httpd_can_sendmail': 'maybe'}})
     assert bad['failed'] and "'srv/x'" in bad['msg'] and "'maybe'" in bad['msg'] and store.transactions == []
+
+
+def test_the_policy_is_read_for_file_types_only_when_a_changing_rule_sets_a_type(store, run_module, monkeypatch):
+    reads = []
+    real = _status.policy_types_of
+    monkeypatch.setattr(_status, 'policy_types_of', lambda policyrep, path, attributes: (
+        reads.append(tuple(attributes)), real(policyrep, path, attributes))[1])
+    args = {'fcontexts': [{'target': '/srv/new(/.*)?', 'setype': 'var_t'}]}
+    first = run_module(mod.main, args)
+    assert first['commits'] == 1 and first['type_check'] == 'setools' and reads == [('file_type', 'device_node')]
+    again = run_module(mod.main, args)  # the role's compliant run: nothing to change, no policy read
+    assert not again['changed'] and again['type_check'] == 'libsemanage' and len(reads) == 1, again
+    gone = run_module(mod.main, {'fcontexts': [{'target': '/srv/new(/.*)?', 'state': 'absent'}]})
+    assert gone['commits'] == 1 and len(reads) == 1  # removing sets no type: nothing to check it against
